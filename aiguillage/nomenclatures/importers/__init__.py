@@ -1,0 +1,1 @@
+"""Importers for the formats the ANS publishes NOS in: FHIR JSON, IHE SVS XML, ``.tabs`` text."""

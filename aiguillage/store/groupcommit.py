@@ -1,0 +1,180 @@
+"""Group commit of inbound messages.
+
+Concurrent arrivals are collected into one transaction (up to ``max_batch`` rows, waiting at most
+``max_wait_ms`` for company once the first one arrived; while one batch is being written the next
+one fills up by itself). Each submitter's future resolves only after its row is committed, so an
+acknowledgement sent after ``await submit(...)`` always refers to a durable row.
+
+Messages with a ``dedupe_key`` already stored on the same channel are not stored again: the
+submitter gets the earlier message id with ``duplicate=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from aiguillage.errors import StoreError
+from aiguillage.router.topics import Topic
+from aiguillage.store import messages as msgs
+from aiguillage.store import outbox
+from aiguillage.store.base import new_id, utcnow
+from aiguillage.store.messages import Envelope, MessageStatus, Stored
+
+log = logging.getLogger(__name__)
+
+_Item = tuple[Envelope, "asyncio.Future[Stored]"]
+
+
+def inbound_record_value(message_id: str, content_type: str) -> bytes:
+    return json.dumps({"id": message_id, "ct": content_type}, separators=(",", ":")).encode()
+
+
+class GroupCommitter:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_batch: int = 256,
+        max_wait_ms: float = 2.0,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000.0
+        self.on_commit = on_commit
+        self._queue: asyncio.Queue[_Item] | None = None
+        self._task: asyncio.Task[None] | None = None
+        # one writer thread: batches are written one after the other, in order
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="groupcommit")
+        self._lock = threading.Lock()
+        self.batches = 0
+        self.rows = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="groupcommit")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            # let queued submitters finish before stopping
+            while self._queue is not None and not self._queue.empty():
+                await asyncio.sleep(0.005)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._pool.shutdown(wait=True)
+
+    async def submit(self, env: Envelope) -> Stored:
+        if self._queue is None:
+            raise StoreError("group committer not started", "STO-0003", retryable=False)
+        fut: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        await self._queue.put((env, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            envs = [e for e, _ in batch]
+            try:
+                results = await loop.run_in_executor(self._pool, self.write, envs)
+            except Exception as exc:  # the store is down: every submitter gets the error, no ACK
+                err = exc if isinstance(exc, StoreError) else StoreError(
+                    f"store write failed: {exc.__class__.__name__}", "STO-0004"
+                )
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(err)
+                continue
+            for (_, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)
+            if self.on_commit is not None:
+                self.on_commit(len(batch))
+
+    # -- the synchronous part, run in the writer thread (also usable directly) ------------------
+
+    def write(self, envs: list[Envelope]) -> list[Stored]:
+        try:
+            return self._write_batch(envs)
+        except IntegrityError:
+            # a concurrent process stored one of our dedupe keys: fall back to one row at a time
+            return [self._write_batch([e])[0] for e in envs]
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store write failed: {exc.__class__.__name__}", "STO-0004") from exc
+
+    def _write_batch(self, envs: list[Envelope]) -> list[Stored]:
+        now = utcnow()
+        results: list[Stored | None] = [None] * len(envs)
+        rows: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        seen: dict[tuple[str, str], Stored] = {}
+        with self.engine.begin() as conn:
+            keys = {(e.channel, e.dedupe_key) for e in envs if e.dedupe_key}
+            if keys:
+                t = msgs.TABLE
+                q = select(t.c.id, t.c.status, t.c.response, t.c.channel, t.c.dedupe_key).where(
+                    tuple_(t.c.channel, t.c.dedupe_key).in_(list(keys))
+                )
+                for r in conn.execute(q):
+                    seen[(r.channel, r.dedupe_key)] = Stored(r.id, MessageStatus(r.status), True, r.response)
+            for i, env in enumerate(envs):
+                k = (env.channel, env.dedupe_key) if env.dedupe_key else None
+                if k is not None and k in seen:
+                    prior = seen[k]
+                    results[i] = Stored(prior.id, prior.status, True, prior.response)
+                    continue
+                row = env.row(now)
+                if not env.id:
+                    row["id"] = new_id()
+                rows.append(row)
+                stored = Stored(row["id"], env.status, False, env.response)
+                results[i] = stored
+                if k is not None:
+                    seen[k] = stored
+                if env.status is MessageStatus.RECEIVED:
+                    records.append(
+                        {
+                            "topic": Topic.INBOUND.value,
+                            "key": env.correlation_key or row["id"],
+                            "value": inbound_record_value(row["id"], env.content_type),
+                            "created_at": now,
+                        }
+                    )
+            if rows:
+                conn.execute(insert(msgs.TABLE), rows)
+            if records:
+                conn.execute(insert(outbox.TABLE), records)
+        with self._lock:
+            self.batches += 1
+            self.rows += len(rows)
+        return [r for r in results if r is not None]
