@@ -18,7 +18,7 @@ log = logging.getLogger("aiguillage")
 
 # Packages that contribute sub-commands: module path -> attribute `register(subparsers)`.
 PLUGINS: tuple[str, ...] = (
-    "aiguillage.hl7v2.cli",
+    "aiguillage.connectors.cli",
     "aiguillage.nomenclatures.cli",
     "aiguillage.mappings.cli",
     "aiguillage.cda.cli",

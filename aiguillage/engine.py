@@ -68,6 +68,8 @@ class Engine:
         await self.committer.start()
         if relay:
             await self.relay.start()
+        for hook in self.services.get("startup", []):
+            await hook()
         run_worker = worker if worker is not None else self.settings.role in ("all", "worker")
         if run_worker:
             await self.worker.start()
@@ -78,6 +80,11 @@ class Engine:
         )
 
     async def stop(self) -> None:
+        for hook in self.services.get("shutdown", []):
+            try:
+                await hook()
+            except Exception:
+                log.exception("service shutdown hook failed")
         await self.committer.stop()
         await self.worker.stop()
         await self.relay.stop()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aiguillage import __version__
-from aiguillage.api import health, messages, problems
+from aiguillage.api import health, hl7v2, messages, problems
 from aiguillage.engine import Engine
 
 
@@ -31,6 +31,7 @@ def create_app(engine: Engine, *, manage_engine: bool = False) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(messages.router)
+    app.include_router(hl7v2.router)
     for router in engine.services.get("routers", []):
         app.include_router(router)
     return app

@@ -43,12 +43,14 @@ class Cells:
         self._status: dict[str, tuple[DmpStatus, str | None]] = {}
         self._bool: dict[str, tuple[bool | None, bool]] = {}
         self._dt: dict[str, datetime] = {}
+        self._vocab: dict[tuple[str, str], StrEnum] = {}
+        self._no_memo = False
 
     def col(self, field: str) -> str:
         return self.columns.get(field, field)
 
     def _overflow(self, line: int, field: str, raw: str) -> bool:
-        if is_overflow(raw):
+        if raw[:1] == "#" and is_overflow(raw):
             self.report.repair(
                 "DMP-0103",
                 self.file,
@@ -178,9 +180,7 @@ class Cells:
         try:
             got = parse_datetime(raw)
         except (ValueError, IndexError):
-            self.report.warn(
-                "DMP-0110", self.file, line, self.col(field), raw, "date unreadable: set to unknown"
-            )
+            self.report.warn("DMP-0110", self.file, line, self.col(field), raw, "date unreadable: set to unknown")
             return None
         if len(self._dt) < 200_000:
             self._dt[raw] = got
@@ -239,6 +239,19 @@ class Cells:
     ) -> E:
         if not raw:
             return default
+        hit = self._vocab.get((field, raw))
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        self._no_memo = False
+        found = self._vocab_lookup(line, field, raw, enum, default, aliases)
+        if not self._no_memo and len(self._vocab) < 10_000:
+            self._vocab[(field, raw)] = found
+        return found
+
+    def _vocab_lookup(
+        self, line: int, field: str, raw: str, enum: type[E], default: E, aliases: Callable[[str], E | None] | None
+    ) -> E:
+        """Exact or aliased values are memoised; repairs and unknowns are reported each time."""
         key = fold(raw)
         for member in enum:
             if fold(member.value) == key:
@@ -249,8 +262,7 @@ class Cells:
         if full is not None:
             member = next(m for m in enum if fold(m.value) == full)
             self.report.repair("DMP-0108", self.file, line, self.col(field), raw, member.value)
+            self._no_memo = True
             return member
-        self.report.warn(
-            "DMP-0109", self.file, line, self.col(field), raw, f"unknown value: {default.value!r} used"
-        )
+        self.report.warn("DMP-0109", self.file, line, self.col(field), raw, f"unknown value: {default.value!r} used")
         return default

@@ -73,13 +73,7 @@ def check_documents(stays: list[Stay], documents: list[Document], report: Import
                 d.stay_id,
                 "venue not in the venues sheet: document kept, counted only for document indicators",
             )
-        elif (
-            d.stay_id
-            and d.ipp
-            and (owner := venues.get(d.stay_id)) is not None
-            and owner.ipp
-            and owner.ipp != d.ipp
-        ):
+        elif d.stay_id and d.ipp and (owner := venues.get(d.stay_id)) is not None and owner.ipp and owner.ipp != d.ipp:
             report.warn(
                 "DMP-0107",
                 w.file,
@@ -197,9 +191,7 @@ class TraceLinker:
     def _rematch(self, t: Trace) -> Document | None:
         if t.document_id and looks_truncated_uuid(t.document_id):
             core = uuid_core(t.document_id)
-            hits = [
-                d for d in self.by_core.get(core or "", []) if t.document_id.lower() in d.local_id.lower()
-            ]
+            hits = [d for d in self.by_core.get(core or "", []) if t.document_id.lower() in d.local_id.lower()]
             if len(hits) == 1:
                 return hits[0]
         if t.ipp and t.loinc:

@@ -100,9 +100,7 @@ def write_csv(rep: IndicatorReport, path: str | Path) -> list[Path]:
         w.writerow(("indicator", "unit", "id", "ipp", "reason", "status", "document_ids"))
         for i in rep.indicators:
             for m in i.misses:
-                w.writerow(
-                    (i.id, i.unit, m.unit_id, m.ipp or "", m.reason, m.status or "", " ".join(m.document_ids))
-                )
+                w.writerow((i.id, i.unit, m.unit_id, m.ipp or "", m.reason, m.status or "", " ".join(m.document_ids)))
     return [out, misses]
 
 
@@ -185,9 +183,7 @@ def _matrix_sheet(wb: Workbook, rep: IndicatorReport, i: IndicatorResult, establ
         ws.cell(row, col, title).font = bold
     for m in i.misses:
         row += 1
-        for col, value in enumerate(
-            (m.unit_id, m.ipp, m.reason, m.status, " ".join(m.document_ids)), start=2
-        ):
+        for col, value in enumerate((m.unit_id, m.ipp, m.reason, m.status, " ".join(m.document_ids)), start=2):
             ws.cell(row, col, value)
     ws.column_dimensions["B"].width = 34
     ws.column_dimensions["C"].width = 48

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from .cells import Cells
-from .columns import SheetKind, detect_kind, map_headers
+from .columns import HEADERS, SheetKind, detect_kind, map_headers
 from .errors import DmpInputError
 from .readers import Table, open_table
 from .records import Action, Decision, Document, Exclusion, Stay, StayKind, Trace
@@ -79,7 +79,7 @@ class _Dedup:
         self.file = file
 
     def duplicate(self, line: int, row: list[str]) -> bool:
-        key = hash(tuple(c.strip() for c in row))
+        key = hash(tuple(row))
         first = self.seen.get(key)
         if first is None:
             self.seen[key] = line
@@ -97,13 +97,21 @@ class _Dedup:
 
 
 def _get(row: list[str], mapping: dict[str, int], field: str) -> str:
-    i = mapping.get(field)
-    return row[i].strip() if i is not None and i < len(row) else ""
+    """The cell of ``field``; rows are padded by ``_pad`` so a missing column reads as ""."""
+    return row[mapping.get(field, -1)].strip()
+
+
+def _pad(row: list[str], width: int) -> list[str]:
+    if len(row) < width:
+        row.extend([""] * (width - len(row)))
+    row.append("")  # index -1: the value of every column the file lacks
+    return row
 
 
 def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
     table, kind = _open(path, report, (SheetKind.VENUES,))
     mapping, cells = _setup(table, kind, report)
+    width = len(table.headers)
     name = table.path.name
     dedup = _Dedup(report, name)
     out: list[Stay] = []
@@ -112,6 +120,7 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
         report.rows_read[name] += 1
         if dedup.duplicate(line, row):
             continue
+        row = _pad(row, width)
         sid = cells.ident(line, "id", _get(row, mapping, "id"))
         if not sid:
             report.reject(
@@ -187,11 +196,10 @@ def _exclusions(cells: Cells, line: int, raw: str) -> frozenset[Exclusion]:
     return frozenset(out)
 
 
-def read_documents(
-    path: str | Path, report: ImportReport, known_ipps: Collection[str] | None = None
-) -> list[Document]:
+def read_documents(path: str | Path, report: ImportReport, known_ipps: Collection[str] | None = None) -> list[Document]:
     table, kind = _open(path, report, (SheetKind.DOCUMENTS,))
     mapping, cells = _setup(table, kind, report)
+    width = len(table.headers)
     name = table.path.name
     dedup = _Dedup(report, name)
     out: list[Document] = []
@@ -199,12 +207,11 @@ def read_documents(
         report.rows_read[name] += 1
         if dedup.duplicate(line, row):
             continue
+        row = _pad(row, width)
         g = partial(_get, row, mapping)
         doc_id = cells.ident(line, "local_id", g("local_id"), check_uuid=True)
         if not doc_id:
-            report.reject(
-                "DMP-0111", name, line, cells.col("local_id"), g("local_id"), "no document id: row rejected"
-            )
+            report.reject("DMP-0111", name, line, cells.col("local_id"), g("local_id"), "no document id: row rejected")
             continue
         out.append(
             Document(
@@ -231,20 +238,21 @@ def read_documents(
     return out
 
 
-def iter_traces(
-    path: str | Path, report: ImportReport, known_ipps: Collection[str] | None = None
-) -> Iterator[Trace]:
+def iter_traces(path: str | Path, report: ImportReport, known_ipps: Collection[str] | None = None) -> Iterator[Trace]:
     """Traces of a PFI export or of a SARA consolidated traces sheet, one at a time."""
     table, kind = _open(path, report, (SheetKind.PFI, SheetKind.SARA_TRACES))
     mapping, cells = _setup(table, kind, report)
+    width = len(table.headers)
     name = table.path.name
     dedup = _Dedup(report, name)
     authors: set[str] = set()
     pfi = kind is SheetKind.PFI
+    pfi_idx = [mapping.get(f, -1) for f in HEADERS[SheetKind.PFI]]  # the order unpacked below
     for line, row in table.rows:
         report.rows_read[name] += 1
         if dedup.duplicate(line, row):
             continue
+        row = _pad(row, width)
         g = partial(_get, row, mapping)
         doc_id = cells.ident(line, "document_id", g("document_id"), check_uuid=True)
         status = cells.status(line, "status", g("status"))
@@ -260,26 +268,43 @@ def iter_traces(
                 source=f"{name}:{line}",
             )
         else:
-            author = cells.ident(line, "author_id", g("author_id"), authors)
+            (
+                _d,
+                sara,
+                code,
+                masking,
+                ins,
+                domain,
+                ipp,
+                src_author,
+                author_raw,
+                share,
+                action,
+                decision,
+                req,
+                resp,
+                status_raw,
+            ) = [row[i].strip() for i in pfi_idx]
+            author = cells.ident(line, "author_id", author_raw, authors)
             if author:
                 authors.add(author)
             trace = Trace(
                 doc_id,
-                cells.loinc(line, "loinc", g("loinc")),
+                cells.loinc(line, "loinc", code),
                 status,
-                g("status"),
-                ipp=cells.ident(line, "ipp", g("ipp"), known_ipps),
-                sara_type=g("sara_type") or None,
-                masking=g("masking") or None,
-                ins_present=cells.boolean(line, "ins_present", g("ins_present")),
-                domain=g("domain") or None,
-                source_author_id=cells.ident(line, "source_author_id", g("source_author_id")),
+                status_raw,
+                ipp=cells.ident(line, "ipp", ipp, known_ipps),
+                sara_type=sara or None,
+                masking=masking or None,
+                ins_present=cells.boolean(line, "ins_present", ins),
+                domain=domain or None,
+                source_author_id=cells.ident(line, "source_author_id", src_author),
                 author_id=author,
-                share_id=cells.ident(line, "share_id", g("share_id"), check_uuid=True),
-                action=cells.vocab(line, "action", g("action"), Action, Action.UNKNOWN),
-                decision=cells.vocab(line, "decision", g("decision"), Decision, Decision.UNKNOWN),
-                requested_at=cells.when(line, "requested_at", g("requested_at")),
-                answered_at=cells.when(line, "answered_at", g("answered_at")),
+                share_id=cells.ident(line, "share_id", share, check_uuid=True),
+                action=cells.vocab(line, "action", action, Action, Action.UNKNOWN),
+                decision=cells.vocab(line, "decision", decision, Decision, Decision.UNKNOWN),
+                requested_at=cells.when(line, "requested_at", req),
+                answered_at=cells.when(line, "answered_at", resp),
                 source=f"{name}:{line}",
             )
         if doc_id is None and trace.loinc is None:

@@ -52,9 +52,7 @@ class _State:
 
     def add(self, t: Trace) -> None:
         self.traces += 1
-        at = t.requested_at or (
-            datetime(t.sent_on.year, t.sent_on.month, t.sent_on.day) if t.sent_on else None
-        )
+        at = t.requested_at or (datetime(t.sent_on.year, t.sent_on.month, t.sent_on.day) if t.sent_on else None)
         if t.ins_present is False:
             self.ins_absent = True
         if t.status is DmpStatus.SUCCESS:
@@ -68,15 +66,11 @@ class _State:
             self.filtered = True
         if self.last_at is None or (at is not None and at >= self.last_at):
             self.last_at = at or datetime.min
-            self.last_status = (
-                t.status.value if t.status is not DmpStatus.UNKNOWN else (t.status_raw or t.status.value)
-            )
+            self.last_status = t.status.value if t.status is not DmpStatus.UNKNOWN else (t.status_raw or t.status.value)
 
     @property
     def success(self) -> bool:
-        return self.success_at is not None and not (
-            self.deleted_at is not None and self.deleted_at >= self.success_at
-        )
+        return self.success_at is not None and not (self.deleted_at is not None and self.deleted_at >= self.success_at)
 
 
 class _Population:
@@ -313,9 +307,7 @@ def _document_indicator(
     return _result(defn, {"A": a, "B": b, "C": c, "D": d}, excluded, misses)
 
 
-def _result(
-    defn: IndicatorDef, counts: dict[str, int], excluded: int, misses: list[r.Miss]
-) -> r.IndicatorResult:
+def _result(defn: IndicatorDef, counts: dict[str, int], excluded: int, misses: list[r.Miss]) -> r.IndicatorResult:
     base = counts[defn.base] - (counts[defn.minus] if defn.minus else 0)
     return r.IndicatorResult(
         id=defn.id,

@@ -76,9 +76,7 @@ class Mangled:
     digits: int
 
     def admits(self, candidate: str) -> bool:
-        return (
-            candidate.isdigit() and len(candidate) == self.digits and self.low <= int(candidate) < self.high
-        )
+        return candidate.isdigit() and len(candidate) == self.digits and self.low <= int(candidate) < self.high
 
 
 def parse_mangled(value: str) -> Mangled | None:
@@ -170,9 +168,7 @@ def parse_datetime(value: str) -> datetime:
         parts = rest.split(":")
         if len(parts) not in (2, 3):
             raise ValueError(value)
-        return datetime(
-            year, month, day, int(parts[0]), int(parts[1]), int(float(parts[2])) if len(parts) == 3 else 0
-        )
+        return datetime(year, month, day, int(parts[0]), int(parts[1]), int(float(parts[2])) if len(parts) == 3 else 0)
     if len(s) >= 10 and s[4] == "-" and s[7] == "-":
         return datetime.fromisoformat(s.replace("Z", "+00:00")).replace(tzinfo=None)
     if s.replace(".", "", 1).isdigit() and 20000 < float(s) < 80000:

@@ -36,9 +36,7 @@ class ImportEvent:
         }
 
     def as_issue(self) -> Issue:
-        severity = {"rejection": "error", "repair": "warning", "warning": "warning"}.get(
-            self.kind, "information"
-        )
+        severity = {"rejection": "error", "repair": "warning", "warning": "warning"}.get(self.kind, "information")
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         if self.column:
             where += f" [{self.column}]"
@@ -81,9 +79,7 @@ class ImportReport:
         new_value: str | None,
         action: str | None = None,
     ) -> None:
-        self.add(
-            "repair", code, file, line, column, original, action or f"replaced by {new_value!r}", new_value
-        )
+        self.add("repair", code, file, line, column, original, action or f"replaced by {new_value!r}", new_value)
 
     def reject(
         self,
@@ -113,9 +109,7 @@ class ImportReport:
             "rows_read": dict(self.rows_read),
             "rows_kept": dict(self.rows_kept),
             "encodings": dict(self.encodings),
-            "counts": {
-                code: {"defect": CODES.get(code, ""), "count": n} for code, n in sorted(self.counts.items())
-            },
+            "counts": {code: {"defect": CODES.get(code, ""), "count": n} for code, n in sorted(self.counts.items())},
             "events": [e.as_dict() for e in self.events],
             "events_truncated": sum(self.counts.values()) > len(self.events),
         }

@@ -71,9 +71,9 @@ def build_sejours(venues: Iterable[Stay]) -> SejourBuild:
             elif days is not None and days < HAD_MIN_DAYS:
                 out.not_sejours.append((v, f"HAD: {days} days < {HAD_MIN_DAYS}"))
             else:
-                out._add(replace(v, venue_ids=(v.id,)))
+                out._add(v)
         else:
-            out._add(replace(v, venue_ids=(v.id,)))
+            out._add(v)
     for gid, group in psy.items():
         out._add(_merge(f"PSY-{gid}" if len(group) > 1 else group[0].id, group))
     for group in series.values():

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -139,14 +139,18 @@ class GroupCommitter:
         records: list[dict[str, Any]] = []
         seen: dict[tuple[str, str], Stored] = {}
         with self.engine.begin() as conn:
-            keys = {(e.channel, e.dedupe_key) for e in envs if e.dedupe_key}
-            if keys:
-                t = msgs.TABLE
-                q = select(t.c.id, t.c.status, t.c.response, t.c.channel, t.c.dedupe_key).where(
-                    tuple_(t.c.channel, t.c.dedupe_key).in_(list(keys))
+            by_channel: dict[str, set[str]] = {}
+            for e in envs:
+                if e.dedupe_key:
+                    by_channel.setdefault(e.channel, set()).add(e.dedupe_key)
+            t = msgs.TABLE
+            for channel, keys in by_channel.items():
+                # one indexed lookup per channel (the partial unique index on channel, dedupe_key)
+                q = select(t.c.id, t.c.status, t.c.response, t.c.dedupe_key).where(
+                    t.c.channel == channel, t.c.dedupe_key.is_not(None), t.c.dedupe_key.in_(sorted(keys))
                 )
                 for r in conn.execute(q):
-                    seen[(r.channel, r.dedupe_key)] = Stored(r.id, MessageStatus(r.status), True, r.response)
+                    seen[(channel, r.dedupe_key)] = Stored(r.id, MessageStatus(r.status), True, r.response)
             for i, env in enumerate(envs):
                 k = (env.channel, env.dedupe_key) if env.dedupe_key else None
                 if k is not None and k in seen:
