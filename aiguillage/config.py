@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1, le=256)
 
     group_commit_max_batch: int = Field(default=256, ge=1, le=10_000)
-    group_commit_max_wait_ms: float = Field(default=2.0, ge=0, le=1000)
+    group_commit_max_wait_ms: float = Field(default=0.0, ge=0, le=1000)  # >0 waits for company
     worker_max_attempts: int = Field(default=5, ge=1, le=100)
     worker_backoff_s: float = Field(default=1.0, gt=0)
     retention_days: int = Field(default=90, ge=1)

@@ -108,7 +108,7 @@ class Engine:
 
         With ``strict`` and a single id, a message that cannot move raises (404/409).
         """
-        with self.db.begin() as conn:
+        with db.write_lock(self.db), self.db.begin() as conn:
             moved = msgs.mark_for_reprocess(conn, ids, force=force, strict=strict)
             if moved:
                 rows = conn.execute(

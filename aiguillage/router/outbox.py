@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from aiguillage.errors import BusError
 from aiguillage.router.bus import Bus
 from aiguillage.router.topics import Topic
+from aiguillage.store import db
 from aiguillage.store import messages as msgs
 from aiguillage.store import outbox
 from aiguillage.store.base import utcnow
@@ -116,7 +117,7 @@ class OutboxRelay:
             )
             .limit(self.batch)
         )
-        with self.engine.begin() as conn:
+        with db.write_lock(self.engine), self.engine.begin() as conn:
             rows = conn.execute(q).all()
             if not rows:
                 return 0

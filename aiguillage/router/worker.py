@@ -24,6 +24,7 @@ from aiguillage.errors import EngineError
 from aiguillage.router.bus import Bus, Record, Subscription
 from aiguillage.router.handlers import HandlerRegistry, InboundMessage, Outcome
 from aiguillage.router.topics import WORKER_GROUP, Topic
+from aiguillage.store import db
 from aiguillage.store import messages as msgs
 from aiguillage.store import outbox
 from aiguillage.store.base import utcnow
@@ -93,7 +94,7 @@ class Worker:
         if not todo:
             return 0
         try:
-            with self.engine.begin() as conn:
+            with db.write_lock(self.engine), self.engine.begin() as conn:
                 for row in todo:
                     self._process(conn, row, isolate=False)
             done = len(todo)
@@ -102,7 +103,7 @@ class Worker:
             done = 0
             for row in todo:
                 try:
-                    with self.engine.begin() as conn:
+                    with db.write_lock(self.engine), self.engine.begin() as conn:
                         self._process(conn, row, isolate=True)
                     done += 1
                 except _Lost:
@@ -151,7 +152,7 @@ class Worker:
         code = exc.code if isinstance(exc, EngineError) else "RTR-0002"
         text = exc.message if isinstance(exc, EngineError) else f"handler failed: {exc.__class__.__name__}"
         log.warning("message %s failed (attempt %d/%d): %s", row["id"], attempts, self.max_attempts, code)
-        with self.engine.begin() as conn:
+        with db.write_lock(self.engine), self.engine.begin() as conn:
             if attempts >= self.max_attempts:
                 msgs.set_outcome(conn, row["id"], MessageStatus.DEAD, error_codes=[code], error_text=text,
                                  attempts=attempts)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aiguillage.errors import StoreError
 from aiguillage.router.topics import Topic
+from aiguillage.store import db
 from aiguillage.store import messages as msgs
 from aiguillage.store import outbox
 from aiguillage.store.base import new_id, utcnow
@@ -47,7 +48,7 @@ class GroupCommitter:
         engine: Engine,
         *,
         max_batch: int = 256,
-        max_wait_ms: float = 2.0,
+        max_wait_ms: float = 0.0,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
         self.engine = engine
@@ -138,7 +139,7 @@ class GroupCommitter:
         rows: list[dict[str, Any]] = []
         records: list[dict[str, Any]] = []
         seen: dict[tuple[str, str], Stored] = {}
-        with self.engine.begin() as conn:
+        with db.write_lock(self.engine), self.engine.begin() as conn:
             by_channel: dict[str, set[str]] = {}
             for e in envs:
                 if e.dedupe_key:

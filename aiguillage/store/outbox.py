@@ -53,7 +53,9 @@ def pending(engine: Engine, limit: int = 500, after_id: int = 0) -> list[tuple[i
 def remove(engine: Engine, ids: Sequence[int]) -> None:
     if not ids:
         return
-    with engine.begin() as conn:
+    from aiguillage.store.db import write_lock
+
+    with write_lock(engine), engine.begin() as conn:
         conn.execute(delete(TABLE).where(TABLE.c.id.in_(list(ids))))
 
 
