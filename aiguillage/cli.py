@@ -41,6 +41,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args, http_port=args.http_port, mllp_port=args.mllp_port, http_host=args.host,
                          mllp_host=args.host)
     _setup_logging(settings.log_level)
+    # The event loop hands work to the committer/worker threads and back for every ACK; with the
+    # default 5 ms GIL switch interval a busy worker thread would add up to 5 ms per hand-off.
+    sys.setswitchinterval(0.0005)
     try:
         import uvloop
 

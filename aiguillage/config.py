@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     group_commit_max_wait_ms: float = Field(default=0.0, ge=0, le=1000)  # >0 waits for company
     worker_max_attempts: int = Field(default=5, ge=1, le=100)
     worker_backoff_s: float = Field(default=1.0, gt=0)
+    worker_linger_ms: float = Field(default=20.0, ge=0, le=1000)  # batch up work: fewer, larger commits
     retention_days: int = Field(default=90, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cda_xsd: Path | None = None

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-
-from sqlalchemy import insert
 
 from aiguillage import observability as obs
 from aiguillage.config import Settings
 from aiguillage.router.bus import Bus, MemoryBus
 from aiguillage.router.handlers import HandlerRegistry
 from aiguillage.router.outbox import OutboxRelay
-from aiguillage.router.topics import Topic
 from aiguillage.router.worker import Worker
 from aiguillage.store import db, outbox
 from aiguillage.store import messages as msgs
-from aiguillage.store.base import utcnow
-from aiguillage.store.groupcommit import GroupCommitter, inbound_record_value
+from aiguillage.store.groupcommit import GroupCommitter, inbound_record
 from aiguillage.store.messages import Envelope, MessageFilter, Stored
 
 log = logging.getLogger(__name__)
@@ -48,12 +44,13 @@ class Engine:
             self.db,
             max_batch=settings.group_commit_max_batch,
             max_wait_ms=settings.group_commit_max_wait_ms,
-            on_commit=self.relay.wake,
+            on_commit=self.relay.handoff,
         )
         self.worker = Worker(
             self.db, self.bus, self.handlers,
             max_attempts=settings.worker_max_attempts, backoff_s=settings.worker_backoff_s,
-            on_commit=self.relay.wake,
+            linger_s=settings.worker_linger_ms / 1000.0,
+            on_commit=self.relay.handoff,
         )
         self.services: dict[str, Any] = {}  # per-service state: routers, viewers, registries
         self._started = False
@@ -79,16 +76,20 @@ class Engine:
             self.db.dialect.name, self.bus.name, ",".join(self.handlers.content_types()) or "-",
         )
 
-    async def stop(self) -> None:
-        for hook in self.services.get("shutdown", []):
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop every part, each within ``timeout_s``; a part that overruns is logged and left behind."""
+        parts: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            (f"service hook {i}", hook) for i, hook in enumerate(self.services.get("shutdown", []))
+        ]
+        parts += [("committer", self.committer.stop), ("worker", self.worker.stop),
+                  ("relay", self.relay.stop), ("bus", self.bus.stop)]
+        for name, stop in parts:
             try:
-                await hook()
+                await asyncio.wait_for(stop(), timeout_s)
+            except TimeoutError:
+                log.warning("engine stop: %s did not stop within %.0fs", name, timeout_s)
             except Exception:
-                log.exception("service shutdown hook failed")
-        await self.committer.stop()
-        await self.worker.stop()
-        await self.relay.stop()
-        await self.bus.stop()
+                log.exception("engine stop: %s failed to stop", name)
         self.db.dispose()
         self._started = False
 
@@ -110,22 +111,15 @@ class Engine:
         """
         with db.write_lock(self.db), self.db.begin() as conn:
             moved = msgs.mark_for_reprocess(conn, ids, force=force, strict=strict)
+            handed: list[outbox.Pending] = []
             if moved:
                 rows = conn.execute(
                     msgs.TABLE.select().with_only_columns(
                         msgs.TABLE.c.id, msgs.TABLE.c.content_type, msgs.TABLE.c.correlation_key
                     ).where(msgs.TABLE.c.id.in_(moved))
                 ).all()
-                now = utcnow()
-                conn.execute(
-                    insert(outbox.TABLE),
-                    [
-                        {"topic": Topic.INBOUND.value, "key": r.correlation_key or r.id,
-                         "value": inbound_record_value(r.id, r.content_type), "created_at": now}
-                        for r in rows
-                    ],
-                )
-        self.relay.wake()
+                handed = outbox.add(conn, [inbound_record(r.id, r.content_type, r.correlation_key) for r in rows])
+        self.relay.handoff(handed)
         return moved
 
     def reprocess_matching(self, flt: MessageFilter, *, force: bool = False, limit: int = 10_000) -> list[str]:

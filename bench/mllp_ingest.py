@@ -164,7 +164,7 @@ def pg_db() -> str | None:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         return name
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"PostgreSQL not available: {exc.__class__.__name__}")
         return None
 
@@ -202,7 +202,7 @@ def main() -> None:
             broker.start()
             configs.append(("aiguillage serve, SQLite + Kafka bus (tansu)",
                             {"AIGUILLAGE_BUS": "kafka", "AIGUILLAGE_KAFKA_BOOTSTRAP": broker.bootstrap}))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"Kafka bus not available: {exc.__class__.__name__}: {exc}")
     try:
         for label, extra in configs:

@@ -82,7 +82,7 @@ def pg_database() -> str | None:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
         return name
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         print(f"PostgreSQL skipped: {exc.__class__.__name__}")
         return None
 

@@ -86,7 +86,7 @@ async def engine(db_url: str, make_settings: Callable[..., object]) -> AsyncIter
     try:
         yield eng
     finally:
-        await eng.stop()
+        await eng.stop(timeout_s=10.0)
 
 
 @pytest.fixture

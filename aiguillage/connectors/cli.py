@@ -10,7 +10,7 @@ from pathlib import Path
 from aiguillage.connectors.mllp_client import MLLPClient
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hl7", help="HL7 v2 tools")
     hsub = p.add_subparsers(dest="hl7_command", required=True)
     s = hsub.add_parser("send", help="send ER7 files over MLLP and print each ACK's MSA")

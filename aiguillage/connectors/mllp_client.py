@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 
 from aiguillage.connectors.mllp_framing import Frame, MLLPDecoder, encode_frame
@@ -43,10 +44,8 @@ class MLLPClient:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-            try:
+            with contextlib.suppress(OSError, ssl.SSLError):
                 await self._writer.wait_closed()
-            except (OSError, ssl.SSLError):
-                pass
             self._writer = None
 
     async def send(self, payload: bytes) -> bytes:

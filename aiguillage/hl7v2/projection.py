@@ -10,9 +10,10 @@ patient to the surviving one; A47 re-keys the patient; A44 moves one stay (MRG-5
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiguillage.hl7v2.events import EVENTS, AdtEvent, AdtKind, Category
-from aiguillage.hl7v2.pam import Movement, Patient, Stay
+from aiguillage.hl7v2.pam import Movement, Patient, Stay, patient_from_dict, stay_from_dict, to_dict
 
 
 @dataclass
@@ -21,6 +22,14 @@ class MovementState:
     trigger: str  # the trigger that inserted it
     seq: int  # arrival order, tie-breaker
     cancelled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"movement": to_dict(self.movement), "trigger": self.trigger, "seq": self.seq,
+                "cancelled": self.cancelled}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MovementState:
+        return cls(Movement(**d["movement"]), d["trigger"], int(d["seq"]), bool(d["cancelled"]))
 
 
 @dataclass
@@ -41,11 +50,28 @@ class StayState:
     def discharged(self) -> bool:
         return any(m.trigger == "A03" for m in self.live())
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"stay": to_dict(self.stay), "movements": {k: m.to_dict() for k, m in self.movements.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StayState:
+        return cls(stay_from_dict(d["stay"]),
+                   {k: MovementState.from_dict(m) for k, m in d.get("movements", {}).items()})
+
 
 @dataclass
 class PatientState:
     patient: Patient
     stays: dict[str, StayState] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready state (holds personal data: store it, never log it)."""
+        return {"patient": to_dict(self.patient), "stays": {k: s.to_dict() for k, s in self.stays.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PatientState:
+        return cls(patient_from_dict(d["patient"]),
+                   {k: StayState.from_dict(s) for k, s in d.get("stays", {}).items()})
 
 
 @dataclass

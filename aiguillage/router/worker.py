@@ -24,9 +24,8 @@ from aiguillage.errors import EngineError
 from aiguillage.router.bus import Bus, Record, Subscription
 from aiguillage.router.handlers import HandlerRegistry, InboundMessage, Outcome
 from aiguillage.router.topics import WORKER_GROUP, Topic
-from aiguillage.store import db
+from aiguillage.store import db, outbox
 from aiguillage.store import messages as msgs
-from aiguillage.store import outbox
 from aiguillage.store.base import utcnow
 from aiguillage.store.messages import MessageStatus
 
@@ -48,7 +47,9 @@ class Worker:
         *,
         max_attempts: int = 5,
         backoff_s: float = 1.0,
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[list[outbox.Pending]], None] | None = None,
+        linger_s: float = 0.02,
+        max_batch: int = 256,
     ) -> None:
         self.engine = engine
         self.bus = bus
@@ -56,18 +57,22 @@ class Worker:
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.on_commit = on_commit
+        self.linger_s = linger_s  # after a small batch, let the next one fill up (fewer commits)
+        self.txn_budget_s = 0.005  # a worker transaction stops taking messages after this long
+        self.isolate_window = 32  # messages redone one by one after a failed transaction
+        self.max_batch = max_batch
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker")
         self._sub: Subscription | None = None
         self.processed = 0
 
     async def start(self) -> None:
-        self._sub = self.bus.subscribe([Topic.INBOUND.value], WORKER_GROUP, self._on_batch)
+        self._sub = self.bus.subscribe([Topic.INBOUND.value], WORKER_GROUP, self._on_batch, max_batch=self.max_batch)
 
     async def stop(self) -> None:
         if self._sub is not None:
             await self._sub.stop()
             self._sub = None
-        self._pool.shutdown(wait=True)
+        await asyncio.to_thread(self._pool.shutdown, wait=True)  # let a running batch commit
 
     async def _on_batch(self, records: Sequence[Record]) -> None:
         ids: list[str] = []
@@ -77,14 +82,21 @@ class Worker:
             except (ValueError, KeyError, TypeError):
                 log.warning("ignoring malformed inbound record on %s (offset %s)", rec.topic, rec.offset)
         if ids:
-            await asyncio.get_running_loop().run_in_executor(self._pool, self.process_ids, ids)
-            if self.on_commit is not None:
-                self.on_commit()
+            handed: list[outbox.Pending] = []
+            await asyncio.get_running_loop().run_in_executor(self._pool, self.process_ids, ids, handed)
+            if self.on_commit is not None and handed:
+                self.on_commit(handed)
+        if self.linger_s and len(records) < self.max_batch:
+            await asyncio.sleep(self.linger_s)
 
     # -- synchronous processing (worker thread) -------------------------------------------------
 
-    def process_ids(self, ids: list[str]) -> int:
-        """Process the given message ids; returns how many changed status."""
+    def process_ids(self, ids: list[str], handed: list[outbox.Pending] | None = None) -> int:
+        """Process the given message ids; returns how many changed status.
+
+        The outbox records committed on the way are appended to ``handed`` (for the relay).
+        """
+        handed = [] if handed is None else handed
         unique = list(dict.fromkeys(ids))
         t = msgs.TABLE
         with self.engine.connect() as conn:
@@ -93,28 +105,52 @@ class Worker:
         todo = [by_id[i] for i in unique if i in by_id]
         if not todo:
             return 0
-        try:
-            with db.write_lock(self.engine), self.engine.begin() as conn:
-                for row in todo:
-                    self._process(conn, row, isolate=False)
-            done = len(todo)
-        except Exception:
-            # one message failed in a way that needs isolation: redo them one by one
-            done = 0
-            for row in todo:
+        done = 0
+        pos = 0
+        while pos < len(todo):
+            # time-boxed transactions: intake gets the (SQLite) writer between them
+            start, pos = pos, self._chunk(todo, pos, handed)
+            if pos > start:
+                done += pos - start
+                continue
+            # one message failed in a way that needs isolation: redo this chunk one by one
+            end = min(len(todo), start + self.isolate_window)
+            for row in todo[start:end]:
                 try:
                     with db.write_lock(self.engine), self.engine.begin() as conn:
-                        self._process(conn, row, isolate=True)
+                        one = self._process(conn, row, isolate=True)
+                    handed += one
                     done += 1
                 except _Lost:
                     continue
                 except Exception as exc:
-                    self._record_failure(row, exc)
+                    handed += self._record_failure(row, exc)
                     done += 1
+            pos = end
         self.processed += done
         return done
 
-    def _process(self, conn: Connection, row: dict[str, Any], *, isolate: bool) -> None:
+    def _chunk(self, todo: list[dict[str, Any]], pos: int, handed: list[outbox.Pending]) -> int:
+        """Process todo[pos:] in one transaction for at most ``txn_budget_s``; returns the new position.
+
+        Returns ``pos`` unchanged when the transaction failed (the caller isolates the failure).
+        """
+        batch: list[outbox.Pending] = []
+        i = pos
+        try:
+            with db.write_lock(self.engine), self.engine.begin() as conn:
+                t0 = time.perf_counter()
+                while i < len(todo):
+                    batch += self._process(conn, todo[i], isolate=False)
+                    i += 1
+                    if time.perf_counter() - t0 > self.txn_budget_s:
+                        break
+        except Exception:
+            return pos
+        handed += batch
+        return i
+
+    def _process(self, conn: Connection, row: dict[str, Any], *, isolate: bool) -> list[outbox.Pending]:
         msg = _inbound(row)
         handler = self.handlers.get(msg.content_type)
         started = time.perf_counter()
@@ -143,21 +179,23 @@ class Worker:
         ).rowcount
         if not moved:
             raise _Lost(msg.id)
-        outbox.add(conn, outcome.events)
+        pairs = outbox.add(conn, outcome.events)
         obs.observe_processed(msg.channel, msg.content_type, outcome.status.value,
                               time.perf_counter() - started, row["received_at"])
+        return pairs
 
-    def _record_failure(self, row: dict[str, Any], exc: BaseException) -> None:
+    def _record_failure(self, row: dict[str, Any], exc: BaseException) -> list[outbox.Pending]:
         attempts = int(row["attempts"]) + 1
         code = exc.code if isinstance(exc, EngineError) else "RTR-0002"
         text = exc.message if isinstance(exc, EngineError) else f"handler failed: {exc.__class__.__name__}"
         log.warning("message %s failed (attempt %d/%d): %s", row["id"], attempts, self.max_attempts, code)
+        pairs: list[outbox.Pending] = []
         with db.write_lock(self.engine), self.engine.begin() as conn:
             if attempts >= self.max_attempts:
                 msgs.set_outcome(conn, row["id"], MessageStatus.DEAD, error_codes=[code], error_text=text,
                                  attempts=attempts)
                 dlq = {"id": row["id"], "channel": row["channel"], "code": code, "attempts": attempts}
-                outbox.add(conn, [Record(Topic.DLQ.value, row.get("correlation_key") or row["id"],
+                pairs = outbox.add(conn, [Record(Topic.DLQ.value, row.get("correlation_key") or row["id"],
                                          json.dumps(dlq).encode())])
                 obs.observe_processed(row["channel"], row["content_type"], MessageStatus.DEAD.value, 0.0, None)
             else:
@@ -165,6 +203,7 @@ class Worker:
                 msgs.set_outcome(conn, row["id"], MessageStatus.ERROR, error_codes=[code], error_text=text,
                                  attempts=attempts, next_attempt_at=utcnow() + timedelta(seconds=delay))
                 obs.observe_processed(row["channel"], row["content_type"], MessageStatus.ERROR.value, 0.0, None)
+        return pairs
 
 
 def _inbound(row: dict[str, Any]) -> InboundMessage:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, datetime
+
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
 
 
 def utcnow() -> datetime:
@@ -12,9 +17,24 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """A time-ordered 128-bit id (UUIDv7 layout) as 32 hex characters."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80 | (0x7 << 76) | (rand & ((1 << 76) - 1))
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant bits
+    """A time-ordered 128-bit id (UUIDv7 layout) as 32 hex characters.
+
+    Monotonic within a process: ids made in the same millisecond carry an increasing 12-bit
+    counter (RFC 9562 method 1), so sorting by id gives creation order (the outbox relies on it).
+    """
+    global _last_ms, _seq
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            _seq += 1
+            if _seq > 0xFFF:  # more than 4096 ids in one millisecond: borrow the next one
+                _last_ms += 1
+                _seq = 0
+            ms = _last_ms
+        else:
+            _last_ms = ms
+            _seq = 0
+        seq = _seq
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = ((ms & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (seq << 64) | (0x2 << 62) | rand
     return f"{value:032x}"

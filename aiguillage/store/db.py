@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +45,58 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+class PriorityLock:
+    """A mutex where high-priority acquirers (intake) go before waiting low-priority ones (workers)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._held = False
+        self._high_waiting = 0
+
+    def acquire(self, high: bool = False) -> None:
+        with self._cond:
+            if high:
+                self._high_waiting += 1
+                while self._held:
+                    self._cond.wait()
+                self._high_waiting -= 1
+            else:
+                while self._held or self._high_waiting:
+                    self._cond.wait()
+            self._held = True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    @contextmanager
+    def hold(self, high: bool = False) -> Iterator[None]:
+        self.acquire(high)
+        try:
+            yield
+        finally:
+            self.release()
 
 
-def write_lock(engine: Engine) -> AbstractContextManager[object]:
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, PriorityLock] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def write_lock(engine: Engine, *, priority: bool = False) -> AbstractContextManager[None]:
     """Serialise this process's write transactions on SQLite (one writer at a time anyway).
 
     Writers then queue on a real lock instead of SQLite's busy handler, which polls with sleeps of
-    several milliseconds. PostgreSQL needs no such lock.
+    several milliseconds, and intake (``priority=True``) goes before background work, so an ACK is
+    not held up by a worker's transaction. PostgreSQL needs no such lock.
     """
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    lock = _WRITE_LOCKS.get(engine)
-    if lock is None:
-        lock = _WRITE_LOCKS.setdefault(engine, threading.Lock())
-    return lock
+    with _GUARD:
+        lock = _WRITE_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITE_LOCKS[engine] = PriorityLock()
+    return lock.hold(priority)
 
 
 def migrate(engine: Engine) -> None:

@@ -26,10 +26,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from aiguillage.errors import StoreError
+from aiguillage.router.bus import Record
 from aiguillage.router.topics import Topic
-from aiguillage.store import db
+from aiguillage.store import db, outbox
 from aiguillage.store import messages as msgs
-from aiguillage.store import outbox
 from aiguillage.store.base import new_id, utcnow
 from aiguillage.store.messages import Envelope, MessageStatus, Stored
 
@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 _Item = tuple[Envelope, "asyncio.Future[Stored]"]
 
 
-def inbound_record_value(message_id: str, content_type: str) -> bytes:
-    return json.dumps({"id": message_id, "ct": content_type}, separators=(",", ":")).encode()
+def inbound_record(message_id: str, content_type: str, key: str | None) -> Record:
+    """The announcement of a stored message to the workers, keyed to keep a patient's order."""
+    value = json.dumps({"id": message_id, "ct": content_type}, separators=(",", ":")).encode()
+    return Record(Topic.INBOUND.value, key or message_id, value)
 
 
 class GroupCommitter:
@@ -49,7 +51,7 @@ class GroupCommitter:
         *,
         max_batch: int = 256,
         max_wait_ms: float = 0.0,
-        on_commit: Callable[[int], None] | None = None,
+        on_commit: Callable[[list[outbox.Pending]], None] | None = None,
     ) -> None:
         self.engine = engine
         self.max_batch = max_batch
@@ -69,14 +71,19 @@ class GroupCommitter:
 
     async def stop(self) -> None:
         if self._task is not None:
-            # let queued submitters finish before stopping
-            while self._queue is not None and not self._queue.empty():
+            # let queued submitters finish before stopping (bounded: a dead writer must not hang us)
+            deadline = time.monotonic() + 5.0
+            while self._queue is not None and not self._queue.empty() and time.monotonic() < deadline:
                 await asyncio.sleep(0.005)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._pool.shutdown(wait=True)
+        while self._queue is not None and not self._queue.empty():  # never leave a submitter waiting
+            _, fut = self._queue.get_nowait()
+            if not fut.done():
+                fut.set_exception(StoreError("engine stopping", "STO-0005"))
+        self._pool.shutdown(wait=False)
 
     async def submit(self, env: Envelope) -> Stored:
         if self._queue is None:
@@ -107,7 +114,7 @@ class GroupCommitter:
                     break
             envs = [e for e, _ in batch]
             try:
-                results = await loop.run_in_executor(self._pool, self.write, envs)
+                results, handed = await loop.run_in_executor(self._pool, self._write_with_records, envs)
             except Exception as exc:  # the store is down: every submitter gets the error, no ACK
                 err = exc if isinstance(exc, StoreError) else StoreError(
                     f"store write failed: {exc.__class__.__name__}", "STO-0004"
@@ -119,27 +126,37 @@ class GroupCommitter:
             for (_, fut), res in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(res)
-            if self.on_commit is not None:
-                self.on_commit(len(batch))
+            if self.on_commit is not None and handed:
+                self.on_commit(handed)
 
     # -- the synchronous part, run in the writer thread (also usable directly) ------------------
 
     def write(self, envs: list[Envelope]) -> list[Stored]:
+        """Store ``envs`` in one transaction (outbox rows are left for the relay's scan)."""
+        return self._write_with_records(envs)[0]
+
+    def _write_with_records(self, envs: list[Envelope]) -> tuple[list[Stored], list[outbox.Pending]]:
         try:
             return self._write_batch(envs)
         except IntegrityError:
             # a concurrent process stored one of our dedupe keys: fall back to one row at a time
-            return [self._write_batch([e])[0] for e in envs]
+            stored: list[Stored] = []
+            handed: list[outbox.Pending] = []
+            for e in envs:
+                one, pairs = self._write_batch([e])
+                stored += one
+                handed += pairs
+            return stored, handed
         except SQLAlchemyError as exc:
             raise StoreError(f"store write failed: {exc.__class__.__name__}", "STO-0004") from exc
 
-    def _write_batch(self, envs: list[Envelope]) -> list[Stored]:
+    def _write_batch(self, envs: list[Envelope]) -> tuple[list[Stored], list[outbox.Pending]]:
         now = utcnow()
         results: list[Stored | None] = [None] * len(envs)
         rows: list[dict[str, Any]] = []
-        records: list[dict[str, Any]] = []
+        records: list[Record] = []
         seen: dict[tuple[str, str], Stored] = {}
-        with db.write_lock(self.engine), self.engine.begin() as conn:
+        with db.write_lock(self.engine, priority=True), self.engine.begin() as conn:
             by_channel: dict[str, set[str]] = {}
             for e in envs:
                 if e.dedupe_key:
@@ -167,19 +184,11 @@ class GroupCommitter:
                 if k is not None:
                     seen[k] = stored
                 if env.status is MessageStatus.RECEIVED:
-                    records.append(
-                        {
-                            "topic": Topic.INBOUND.value,
-                            "key": env.correlation_key or row["id"],
-                            "value": inbound_record_value(row["id"], env.content_type),
-                            "created_at": now,
-                        }
-                    )
+                    records.append(inbound_record(row["id"], env.content_type, env.correlation_key))
             if rows:
                 conn.execute(insert(msgs.TABLE), rows)
-            if records:
-                conn.execute(insert(outbox.TABLE), records)
+            handed = outbox.add(conn, records)
         with self._lock:
             self.batches += 1
             self.rows += len(rows)
-        return [r for r in results if r is not None]
+        return [r for r in results if r is not None], handed

@@ -17,6 +17,7 @@ from aiguillage.router.handlers import InboundMessage, Outcome
 from aiguillage.router.topics import Topic
 from aiguillage.store import messages as msgs
 from aiguillage.store import outbox
+from aiguillage.store.base import new_id
 from aiguillage.store.messages import Envelope, MessageStatus
 
 CT = "application/x-test"
@@ -146,8 +147,9 @@ async def test_garbage_on_the_inbound_topic_is_ignored(engine: Engine) -> None:
     rec = Recorder()
     engine.handlers.register(CT, rec)
     with engine.db.begin() as conn:
-        conn.execute(insert(outbox.TABLE), [{"topic": Topic.INBOUND.value, "key": None, "value": b"\xff{",
-                                             "created_at": msgs.utcnow()}])
+        conn.execute(insert(outbox.TABLE), [{"id": new_id(), "topic": Topic.INBOUND.value, "key": None,
+                                             "value": b"\xff{", "created_at": msgs.utcnow()}])
+    engine.relay.wake()  # written behind the relay's back: found by its scan
     mid = await submit(engine, "ok")
     await wait_for(lambda: status_of(engine, mid) == "PROCESSED")
 

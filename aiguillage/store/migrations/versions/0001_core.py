@@ -48,7 +48,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("topic", sa.String(128), nullable=False),
         sa.Column("key", sa.String(255), nullable=True),
         sa.Column("value", sa.LargeBinary(), nullable=False),
