@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -50,6 +51,7 @@ class Engine:
             self.db, self.bus, self.handlers,
             max_attempts=settings.worker_max_attempts, backoff_s=settings.worker_backoff_s,
             linger_s=settings.worker_linger_ms / 1000.0,
+            intake_idle_s=lambda: time.monotonic() - self.committer.last_submit,
             on_commit=self.relay.handoff,
         )
         self.services: dict[str, Any] = {}  # per-service state: routers, viewers, registries

@@ -24,6 +24,7 @@ from aiguillage.fhir.bundle import history_bundle, outcome, searchset
 from aiguillage.fhir.capability import capability_statement
 from aiguillage.fhir.query import parse_date_range, parse_search
 from aiguillage.fhir.ror import REGION_HEADER, RESOURCE_TYPES
+from aiguillage.ror.federation import HOP_HEADER, Federation
 from aiguillage.ror.repository import Written, dumps, instant
 from aiguillage.ror.service import RorService
 from aiguillage.ror.transaction import BundleProcessor
@@ -144,6 +145,12 @@ async def export(request: Request, engine: Engine = Depends(get_engine)) -> Stre
 async def search(rtype: str, request: Request, engine: Engine = Depends(get_engine)) -> Response:
     lenient = _lenient(request)
     req = parse_search(rtype, list(request.query_params.multi_items()), lenient=lenient)
+    federation: Federation | None = engine.services.get("ror_federation")
+    if federation is not None and federation.wants(req):  # _federate=true: local + peer RORs, merged
+        text = await federation.search(_svc(engine), req, base=_base(request), lenient=lenient,
+                                       items=list(request.query_params.multi_items()),
+                                       hop=request.headers.get(HOP_HEADER))
+        return Response(text, media_type=FHIR_JSON)
     res = await asyncio.to_thread(_svc(engine).search, req)
     warn = None
     if req.ignored:

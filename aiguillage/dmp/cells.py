@@ -2,6 +2,10 @@
 
 Low-cardinality columns (codes, statuses, yes/no) are memoised on the raw value, so a million-row
 export costs a dict lookup per cell; the event is still reported for every occurrence.
+
+The ``clean_*`` dictionaries hold only the raw values whose cleaning reports nothing (value as is
+or exact vocabulary word): the importer's per-row fast path reads them directly and falls back to
+these methods, which report, for any value they do not hold.
 """
 
 from __future__ import annotations
@@ -42,9 +46,15 @@ class Cells:
         self._loinc: dict[str, tuple[str | None, str]] = {}
         self._status: dict[str, tuple[DmpStatus, str | None]] = {}
         self._bool: dict[str, tuple[bool | None, bool]] = {}
-        self._dt: dict[str, datetime] = {}
         self._vocab: dict[tuple[str, str], StrEnum] = {}
         self._no_memo = False
+        # raw -> value for raw values that clean without any event (see module docstring)
+        self.clean_loinc: dict[str, str] = {}
+        self.clean_status: dict[str, DmpStatus] = {}
+        self.clean_bool: dict[str, bool] = {}
+        self.clean_when: dict[str, datetime] = {}
+        self.clean_day: dict[str, date] = {}
+        self.clean_vocab: dict[str, dict[str, StrEnum]] = {}
 
     def col(self, field: str) -> str:
         return self.columns.get(field, field)
@@ -131,6 +141,8 @@ class Cells:
             self._loinc[raw] = hit
         code, how = hit
         if how == "valid":
+            if code is not None:
+                self.clean_loinc[raw] = code
             return code
         if how == "overflow":
             self._overflow(line, field, raw)
@@ -165,14 +177,17 @@ class Cells:
         value, repaired = hit
         if repaired:
             self.report.repair("DMP-0101", self.file, line, self.col(field), raw, fix_mojibake(raw))
-        if value is None and raw and not self._overflow(line, field, raw):
-            self.report.warn("DMP-0109", self.file, line, self.col(field), raw, "not a yes/no value: unknown")
+        if value is None and raw:
+            if not self._overflow(line, field, raw):
+                self.report.warn("DMP-0109", self.file, line, self.col(field), raw, "not a yes/no value: unknown")
+        elif not repaired and value is not None:
+            self.clean_bool[raw] = value
         return value
 
     def when(self, line: int, field: str, raw: str) -> datetime | None:
         if not raw:
             return None
-        got = self._dt.get(raw)
+        got = self.clean_when.get(raw)
         if got is not None:
             return got
         if self._overflow(line, field, raw):
@@ -182,13 +197,21 @@ class Cells:
         except (ValueError, IndexError):
             self.report.warn("DMP-0110", self.file, line, self.col(field), raw, "date unreadable: set to unknown")
             return None
-        if len(self._dt) < 200_000:
-            self._dt[raw] = got
+        if len(self.clean_when) < 200_000:
+            self.clean_when[raw] = got
         return got
 
     def day(self, line: int, field: str, raw: str) -> date | None:
+        hit = self.clean_day.get(raw)
+        if hit is not None:
+            return hit
         got = self.when(line, field, raw)
-        return got.date() if got is not None else None
+        if got is None:
+            return None
+        day = got.date()
+        if raw in self.clean_when:
+            self.clean_day[raw] = day  # one shared object per distinct date
+        return day
 
     def status(self, line: int, field: str, raw: str) -> DmpStatus:
         hit = self._status.get(raw)
@@ -203,6 +226,8 @@ class Cells:
             else:
                 hit = (DmpStatus.UNKNOWN, "DMP-0109")
             self._status[raw] = hit
+            if hit[1] is None or (hit[1] == "DMP-0109" and not raw):
+                self.clean_status[raw] = hit[0]
         value, code = hit
         if code == "DMP-0117":
             self.report.add(
@@ -246,6 +271,7 @@ class Cells:
         found = self._vocab_lookup(line, field, raw, enum, default, aliases)
         if not self._no_memo and len(self._vocab) < 10_000:
             self._vocab[(field, raw)] = found
+            self.clean_vocab.setdefault(field, {})[raw] = found
         return found
 
     def _vocab_lookup(
@@ -265,4 +291,5 @@ class Cells:
             self._no_memo = True
             return member
         self.report.warn("DMP-0109", self.file, line, self.col(field), raw, f"unknown value: {default.value!r} used")
+        self._no_memo = True  # reported at every occurrence, like a repair
         return default

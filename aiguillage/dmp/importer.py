@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
+from typing import cast
 
 from .cells import Cells
-from .columns import HEADERS, SheetKind, detect_kind, map_headers
+from .columns import SheetKind, detect_kind, map_headers
 from .errors import DmpInputError
+from .pfirows import Dedup, pfi_traces
 from .readers import Table, open_table
-from .records import Action, Decision, Document, Exclusion, Stay, StayKind, Trace
+from .records import Document, Exclusion, Stay, StayKind, Trace
 from .repair import fold
 from .report import ImportReport
 
@@ -70,32 +73,6 @@ def _setup(table: Table, kind: SheetKind, report: ImportReport) -> tuple[dict[st
     return mapping, Cells(report, table.path.name, columns)
 
 
-class _Dedup:
-    """Exact duplicate rows of one file: reported with the line of the first occurrence."""
-
-    def __init__(self, report: ImportReport, file: str) -> None:
-        self.seen: dict[int, int] = {}
-        self.report = report
-        self.file = file
-
-    def duplicate(self, line: int, row: list[str]) -> bool:
-        key = hash(tuple(row))
-        first = self.seen.get(key)
-        if first is None:
-            self.seen[key] = line
-            return False
-        self.report.add(
-            "rejection",
-            "DMP-0106",
-            self.file,
-            line,
-            None,
-            "\t".join(row),
-            f"same row as line {first}: counted once",
-        )
-        return True
-
-
 def _get(row: list[str], mapping: dict[str, int], field: str) -> str:
     """The cell of ``field``; rows are padded by ``_pad`` so a missing column reads as ""."""
     return row[mapping.get(field, -1)].strip()
@@ -108,24 +85,68 @@ def _pad(row: list[str], width: int) -> list[str]:
     return row
 
 
+_VENUE_FIELDS = (
+    "id",
+    "discharged_in_month",
+    "ace",
+    "kind",
+    "ipp",
+    "admission",
+    "discharge",
+    "unit",
+    "legal_entity",
+    "group_id",
+    "ins_qualified",
+    "surgical",
+    "adult",
+    "exclusions",
+)
+_VenueRow = tuple[str, str, str, str, str, str, str, str, str, str, str, str, str, str]
+_NO_EXCLUSION: frozenset[Exclusion] = frozenset()
+
+
+def _plain(raw: str) -> bool:
+    """A non-empty identifier or text cell no cleaning would touch (no overflow, E+, mojibake)."""
+    return raw[:1] != "#" and "+" not in raw and raw.isascii() and "A" not in raw
+
+
 def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
+    """Venues of a GAP/SARA extraction; plain cells take dictionary lookups, others full cleaning.
+
+    Cells are cleaned in column order (fast lookups fall back to ``Cells`` one cell at a time), so
+    the events come out as the per-cell cleaning reports them. Repeated strings (IPP, UF, dates,
+    exclusion sets) are shared between stays.
+    """
     table, kind = _open(path, report, (SheetKind.VENUES,))
     mapping, cells = _setup(table, kind, report)
     width = len(table.headers)
     name = table.path.name
-    dedup = _Dedup(report, name)
+    dedup = Dedup(report, name)
     out: list[Stay] = []
     seen_ids: dict[str, int] = {}
+    cells_of = itemgetter(*(mapping.get(f, -1) for f in _VENUE_FIELDS))
+    has_discharged, has_ins, has_adult = (
+        "discharged_in_month" in mapping,
+        "ins_qualified" in mapping,
+        "adult" in mapping,
+    )
+    bool_get, day_get = cells.clean_bool.get, cells.clean_day.get
+    kind_get = cast("dict[str, StayKind]", cells.clean_vocab.setdefault("kind", {})).get
+    shared: dict[str, str] = {}
+    exclusion_sets: dict[str, frozenset[Exclusion]] = {}
+    boolean, day, text = cells.boolean, cells.day, cells.text
+    strip = str.strip
     for line, row in table.rows:
         report.rows_read[name] += 1
         if dedup.duplicate(line, row):
             continue
         row = _pad(row, width)
-        sid = cells.ident(line, "id", _get(row, mapping, "id"))
+        c = cast(_VenueRow, tuple(map(strip, cells_of(row))))
+        raw_id, raw_dis, raw_ace, raw_kind, raw_ipp, raw_adm, raw_dch, raw_unit, raw_le, raw_grp = c[:10]
+        raw_ins, raw_surg, raw_adult, raw_excl = c[10:]
+        sid = (raw_id if _plain(raw_id) else cells.ident(line, "id", raw_id)) if raw_id else None
         if not sid:
-            report.reject(
-                "DMP-0111", name, line, cells.col("id"), _get(row, mapping, "id"), "no venue id: row rejected"
-            )
+            report.reject("DMP-0111", name, line, cells.col("id"), raw_id, "no venue id: row rejected")
             continue
         if sid in seen_ids:
             report.warn(
@@ -138,34 +159,53 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
             )
             continue
         seen_ids[sid] = line
-        g = partial(_get, row, mapping)
-        discharged = (
-            cells.boolean(line, "discharged_in_month", g("discharged_in_month"))
-            if "discharged_in_month" in mapping
-            else None
-        )
-        ace = bool(cells.boolean(line, "ace", g("ace")))
+        discharged: bool | None = None
+        if has_discharged and (discharged := bool_get(raw_dis)) is None:
+            discharged = boolean(line, "discharged_in_month", raw_dis)
+        ace = bool_get(raw_ace)
+        if ace is None:
+            ace = bool(boolean(line, "ace", raw_ace))
         default_kind = StayKind.CONSULTATION if ace and not discharged else StayKind.MCO
-        stay_kind = cells.vocab(line, "kind", g("kind"), StayKind, default_kind, _KIND_ALIASES.get)
+        stay_kind = kind_get(raw_kind) if raw_kind else default_kind
+        if stay_kind is None:
+            stay_kind = cells.vocab(line, "kind", raw_kind, StayKind, default_kind, _KIND_ALIASES.get)
+        ipp = (raw_ipp if _plain(raw_ipp) else cells.ident(line, "ipp", raw_ipp) or "") if raw_ipp else ""
+        admission = (day_get(raw_adm) or day(line, "admission", raw_adm)) if raw_adm else None
+        discharge = (day_get(raw_dch) or day(line, "discharge", raw_dch)) if raw_dch else None
+        unit = (raw_unit if _plain(raw_unit) else text(line, "unit", raw_unit)) if raw_unit else None
+        legal = (raw_le if _plain(raw_le) else text(line, "legal_entity", raw_le)) if raw_le else None
+        group = (raw_grp if _plain(raw_grp) else text(line, "group_id", raw_grp)) if raw_grp else None
+        ins: bool | None = None
+        if has_ins and (ins := bool_get(raw_ins)) is None:
+            ins = boolean(line, "ins_qualified", raw_ins)
+        surgical = bool_get(raw_surg)
+        if surgical is None:
+            surgical = bool(boolean(line, "surgical", raw_surg))
+        adult: bool | None = None
+        if has_adult and (adult := bool_get(raw_adult)) is None:
+            adult = boolean(line, "adult", raw_adult)
+        exclusions = _NO_EXCLUSION
+        if raw_excl:
+            exclusions = _exclusions(cells, line, raw_excl)
+            exclusions = exclusion_sets.setdefault(raw_excl, exclusions) if exclusions else _NO_EXCLUSION
         out.append(
             Stay(
-                id=sid,
-                ipp=cells.ident(line, "ipp", g("ipp")) or "",
-                kind=stay_kind,
-                admission=cells.day(line, "admission", g("admission")),
-                discharge=cells.day(line, "discharge", g("discharge")),
-                unit=cells.text(line, "unit", g("unit")),
-                legal_entity=cells.text(line, "legal_entity", g("legal_entity")),
-                group_id=cells.text(line, "group_id", g("group_id")),
-                ins_qualified=cells.boolean(line, "ins_qualified", g("ins_qualified"))
-                if "ins_qualified" in mapping
-                else None,
-                surgical=bool(cells.boolean(line, "surgical", g("surgical"))),
-                ace=ace or stay_kind is StayKind.CONSULTATION,
-                adult=cells.boolean(line, "adult", g("adult")) if "adult" in mapping else None,
-                discharged_in_month=discharged,
-                exclusions=_exclusions(cells, line, g("exclusions")),
-                source=f"{name}:{line}",
+                sid,
+                shared.setdefault(ipp, ipp),
+                stay_kind,
+                admission,
+                discharge,
+                shared.setdefault(unit, unit) if unit else unit,
+                shared.setdefault(legal, legal) if legal else legal,
+                group,
+                ins,
+                surgical,
+                ace or stay_kind is StayKind.CONSULTATION,
+                adult,
+                discharged,
+                exclusions,
+                (),
+                f"{name}:{line}",
             )
         )
     report.rows_kept[name] += len(out)
@@ -174,7 +214,7 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
 
 def _exclusions(cells: Cells, line: int, raw: str) -> frozenset[Exclusion]:
     if not raw:
-        return frozenset()
+        return _NO_EXCLUSION
     out: set[Exclusion] = set()
     by_value = {fold(e.value): e for e in Exclusion}
     for part in raw.replace(";", ",").replace("|", ",").split(","):
@@ -201,7 +241,7 @@ def read_documents(path: str | Path, report: ImportReport, known_ipps: Collectio
     mapping, cells = _setup(table, kind, report)
     width = len(table.headers)
     name = table.path.name
-    dedup = _Dedup(report, name)
+    dedup = Dedup(report, name)
     out: list[Document] = []
     for line, row in table.rows:
         report.rows_read[name] += 1
@@ -242,12 +282,18 @@ def iter_traces(path: str | Path, report: ImportReport, known_ipps: Collection[s
     """Traces of a PFI export or of a SARA consolidated traces sheet, one at a time."""
     table, kind = _open(path, report, (SheetKind.PFI, SheetKind.SARA_TRACES))
     mapping, cells = _setup(table, kind, report)
+    if kind is SheetKind.PFI:
+        yield from pfi_traces(table, mapping, cells, report, known_ipps)
+    else:
+        yield from _sara_traces(table, mapping, cells, report, known_ipps)
+
+
+def _sara_traces(
+    table: Table, mapping: dict[str, int], cells: Cells, report: ImportReport, known_ipps: Collection[str] | None
+) -> Iterator[Trace]:
     width = len(table.headers)
     name = table.path.name
-    dedup = _Dedup(report, name)
-    authors: set[str] = set()
-    pfi = kind is SheetKind.PFI
-    pfi_idx = [mapping.get(f, -1) for f in HEADERS[SheetKind.PFI]]  # the order unpacked below
+    dedup = Dedup(report, name)
     for line, row in table.rows:
         report.rows_read[name] += 1
         if dedup.duplicate(line, row):
@@ -256,57 +302,16 @@ def iter_traces(path: str | Path, report: ImportReport, known_ipps: Collection[s
         g = partial(_get, row, mapping)
         doc_id = cells.ident(line, "document_id", g("document_id"), check_uuid=True)
         status = cells.status(line, "status", g("status"))
-        if not pfi:
-            trace = Trace(
-                doc_id,
-                cells.loinc(line, "loinc", g("loinc")),
-                status,
-                g("status"),
-                ipp=cells.ident(line, "ipp", g("ipp"), known_ipps),
-                stay_id=cells.ident(line, "stay_id", g("stay_id")),
-                sent_on=cells.day(line, "sent_on", g("sent_on")),
-                source=f"{name}:{line}",
-            )
-        else:
-            (
-                _d,
-                sara,
-                code,
-                masking,
-                ins,
-                domain,
-                ipp,
-                src_author,
-                author_raw,
-                share,
-                action,
-                decision,
-                req,
-                resp,
-                status_raw,
-            ) = [row[i].strip() for i in pfi_idx]
-            author = cells.ident(line, "author_id", author_raw, authors)
-            if author:
-                authors.add(author)
-            trace = Trace(
-                doc_id,
-                cells.loinc(line, "loinc", code),
-                status,
-                status_raw,
-                ipp=cells.ident(line, "ipp", ipp, known_ipps),
-                sara_type=sara or None,
-                masking=masking or None,
-                ins_present=cells.boolean(line, "ins_present", ins),
-                domain=domain or None,
-                source_author_id=cells.ident(line, "source_author_id", src_author),
-                author_id=author,
-                share_id=cells.ident(line, "share_id", share, check_uuid=True),
-                action=cells.vocab(line, "action", action, Action, Action.UNKNOWN),
-                decision=cells.vocab(line, "decision", decision, Decision, Decision.UNKNOWN),
-                requested_at=cells.when(line, "requested_at", req),
-                answered_at=cells.when(line, "answered_at", resp),
-                source=f"{name}:{line}",
-            )
+        trace = Trace(
+            doc_id,
+            cells.loinc(line, "loinc", g("loinc")),
+            status,
+            g("status"),
+            ipp=cells.ident(line, "ipp", g("ipp"), known_ipps),
+            stay_id=cells.ident(line, "stay_id", g("stay_id")),
+            sent_on=cells.day(line, "sent_on", g("sent_on")),
+            source=f"{name}:{line}",
+        )
         if doc_id is None and trace.loinc is None:
             report.reject("DMP-0111", name, line, None, None, "neither document id nor type: row rejected")
             continue

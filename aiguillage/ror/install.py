@@ -29,3 +29,16 @@ def install(engine: Engine) -> None:
 
     engine.services["ror"] = RorService(engine.db, lambda: registry_for(engine))
     engine.services["routers"].append(fhir_ror.router)
+    _install_federation(engine)
+
+
+def _install_federation(engine: Engine) -> None:
+    """Peers from ``AIGUILLAGE_ROR_PEERS`` (see :mod:`aiguillage.ror.peers`); no peers: local answers only."""
+    from aiguillage.connectors.ror_peer import RorPeerClient
+    from aiguillage.ror.federation import Federation
+    from aiguillage.ror.peers import config_from_env
+
+    federation = Federation(config_from_env(), RorPeerClient.for_peer)
+    engine.services["ror_federation"] = federation
+    engine.services["ror_federation_params"] = federation.capability_params()
+    engine.services["shutdown"].append(federation.close)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -59,7 +59,8 @@ class OutboxRelay:
         self._in_hand: set[str] = set()  # handed over or scanned, not yet published
         self._published: list[str] = []  # published, row not yet deleted
         self._published_set: set[str] = set()
-        self._scan_all = True  # the first scan takes every row, whatever its age
+        self._scan_all = False  # a wake(): rows were written without a hand-over
+        self._started_at: datetime | None = None  # the first scan takes every row written before this
         self.published = 0
         self.failures = 0
 
@@ -95,6 +96,7 @@ class OutboxRelay:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._started_at = utcnow()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
@@ -111,7 +113,8 @@ class OutboxRelay:
         backoff = 0.1
         now = time.monotonic()
         next_sweep = now  # sweep and scan once at start: recovers what a crash left behind
-        next_scan = now
+        next_scan = now + self.scan_s
+        recovering = True
         next_cleanup = now + self.cleanup_s
         while True:
             if not self._handed:
@@ -119,6 +122,9 @@ class OutboxRelay:
                     await asyncio.wait_for(self._event.wait(), min(self.poll_s, self.cleanup_s))
             self._event.clear()
             try:
+                if recovering:
+                    await self.scan(recovery=True)
+                    recovering = False
                 await self.publish_handed()
                 now = time.monotonic()
                 if now >= next_sweep:
@@ -174,8 +180,13 @@ class OutboxRelay:
             total += len(pairs)
         return total
 
-    async def scan(self) -> int:
-        """Publish rows found in the table that nobody handed over (crash, outage, other writer)."""
+    async def scan(self, *, recovery: bool = False) -> int:
+        """Publish rows found in the table that nobody handed over (crash, outage, other writer).
+
+        ``recovery`` (at start): every row written before the relay started. After a ``wake()``:
+        every row. Otherwise: rows older than ``scan_min_age_s`` (younger ones belong to the fast
+        path of the process that wrote them). Rows handed over meanwhile are left to the hand-over.
+        """
         scan_all, self._scan_all = self._scan_all, False
         total = 0
         while True:
@@ -183,8 +194,11 @@ class OutboxRelay:
                 skip = self._in_hand | self._published_set
             found = await asyncio.to_thread(
                 outbox.pending, self.engine, self.batch, skip=skip,
-                older_than_s=None if scan_all else self.scan_min_age_s,
+                older_than_s=None if (scan_all or recovery) else self.scan_min_age_s,
+                created_before=self._started_at if recovery and not scan_all else None,
             )
+            with self._lock:  # handed over while the query ran: the hand-over publishes them
+                found = [(i, r) for i, r in found if i not in self._in_hand and i not in self._published_set]
             if not found:
                 return total
             await self._publish(found)
@@ -200,7 +214,7 @@ class OutboxRelay:
     async def drain(self) -> int:
         """Publish everything pending now (handed over or in the table) and delete it."""
         total = await self.publish_handed()
-        self._scan_all = True
+        self._scan_all = True  # stopping: whatever is left goes out (consumers absorb duplicates)
         total += await self.scan()
         if self._published:
             await self.cleanup()

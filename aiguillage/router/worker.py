@@ -50,6 +50,7 @@ class Worker:
         on_commit: Callable[[list[outbox.Pending]], None] | None = None,
         linger_s: float = 0.02,
         max_batch: int = 256,
+        intake_idle_s: Callable[[], float] | None = None,
     ) -> None:
         self.engine = engine
         self.bus = bus
@@ -58,7 +59,13 @@ class Worker:
         self.backoff_s = backoff_s
         self.on_commit = on_commit
         self.linger_s = linger_s  # after a small batch, let the next one fill up (fewer commits)
-        self.txn_budget_s = 0.005  # a worker transaction stops taking messages after this long
+        self.txn_budget_s = 0.02  # a worker transaction stops taking messages after this long…
+        self.busy_txn_budget_s = 0.001  # …or after this long while intake is busy (it waits for the writer)
+        # Intake first: while messages are arriving, the worker pauses between its transactions so
+        # the event loop (framing, checks, ACKs) gets the interpreter; the backlog is absorbed later.
+        self.intake_idle_s = intake_idle_s
+        self.busy_window_s = 0.05
+        self.yield_s = 0.003
         self.isolate_window = 32  # messages redone one by one after a failed transaction
         self.max_batch = max_batch
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker")
@@ -112,6 +119,8 @@ class Worker:
             start, pos = pos, self._chunk(todo, pos, handed)
             if pos > start:
                 done += pos - start
+                if self.intake_idle_s is not None and self.intake_idle_s() < self.busy_window_s:
+                    time.sleep(self.yield_s)
                 continue
             # one message failed in a way that needs isolation: redo this chunk one by one
             end = min(len(todo), start + self.isolate_window)
@@ -138,12 +147,14 @@ class Worker:
         batch: list[outbox.Pending] = []
         i = pos
         try:
+            busy = self.intake_idle_s is not None and self.intake_idle_s() < self.busy_window_s
+            budget = self.busy_txn_budget_s if busy else self.txn_budget_s
             with db.write_lock(self.engine), self.engine.begin() as conn:
                 t0 = time.perf_counter()
                 while i < len(todo):
                     batch += self._process(conn, todo[i], isolate=False)
                     i += 1
-                    if time.perf_counter() - t0 > self.txn_budget_s:
+                    if time.perf_counter() - t0 > budget:
                         break
         except Exception:
             return pos

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Index, String, Text, delete, insert, or_, select, update
+from sqlalchemy import Boolean, Column, DateTime, Index, String, Text, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
@@ -134,8 +134,21 @@ def stay_key(value: str, authority: str) -> str:
 # --- patients and their event log -------------------------------------------------------------
 
 
+# Statements built once (the hot path runs them per message): SQLAlchemy compiles each once.
+_LOAD_PATIENT = select(PATIENTS).where(PATIENTS.c.patient_key == bindparam("k"))
+_MERGED_INTO = select(PATIENTS.c.merged_into).where(PATIENTS.c.patient_key == bindparam("k"))
+_EVENT_EXISTS = select(EVENTS.c.fingerprint).where(EVENTS.c.fingerprint == bindparam("fp"))
+_UPDATE_PATIENT = (
+    update(PATIENTS)
+    .where(PATIENTS.c.patient_key == bindparam("k"), PATIENTS.c.version == bindparam("v"))
+    .values(version=bindparam("v2"), state=bindparam("state"), moved_stays=bindparam("moved_stays"),
+            last_order=bindparam("last_order"), merged_into=bindparam("merged_into"),
+            updated_at=bindparam("updated_at"))
+)
+
+
 def load_patient(conn: Connection, key: str) -> dict[str, Any] | None:
-    row = conn.execute(select(PATIENTS).where(PATIENTS.c.patient_key == key)).mappings().first()
+    row = conn.execute(_LOAD_PATIENT, {"k": key}).mappings().first()
     if row is None:
         return None
     d = dict(row)
@@ -149,7 +162,7 @@ def resolve(conn: Connection, key: str) -> str:
     seen: set[str] = set()
     while key not in seen:
         seen.add(key)
-        nxt = conn.execute(select(PATIENTS.c.merged_into).where(PATIENTS.c.patient_key == key)).scalar()
+        nxt = conn.execute(_MERGED_INTO, {"k": key}).scalar()
         if not nxt:
             return key
         key = nxt
@@ -166,29 +179,28 @@ def save_patient(conn: Connection, key: str, current: dict[str, Any] | None, *, 
     }
     if current is None:
         try:
-            conn.execute(insert(PATIENTS).values(patient_key=key, version=1, **values))
+            conn.execute(insert(PATIENTS), {"patient_key": key, "version": 1, **values})
         except IntegrityError as exc:
             raise StoreError("patient created concurrently", CONCURRENT_UPDATE) from exc
         return
     moved = conn.execute(
-        update(PATIENTS)
-        .where(PATIENTS.c.patient_key == key, PATIENTS.c.version == current["version"])
-        .values(version=current["version"] + 1, **values)
+        _UPDATE_PATIENT, {"k": key, "v": current["version"], "v2": current["version"] + 1, **values}
     ).rowcount
     if not moved:
         raise StoreError("patient updated concurrently", CONCURRENT_UPDATE)
 
 
 def event_exists(conn: Connection, fingerprint: str) -> bool:
-    return conn.execute(select(EVENTS.c.fingerprint).where(EVENTS.c.fingerprint == fingerprint)).first() is not None
+    return conn.execute(_EVENT_EXISTS, {"fp": fingerprint}).first() is not None
 
 
 def add_event(conn: Connection, *, fingerprint: str, patient_key: str, stay_value: str | None, order_key: str,
               message_id: str, trigger: str, event_json: str) -> None:
-    conn.execute(insert(EVENTS).values(
-        fingerprint=fingerprint, patient_key=patient_key, stay_value=stay_value, order_key=order_key[:255],
-        message_id=message_id[:32], trigger=trigger[:8], event=event_json, created_at=utcnow(),
-    ))
+    conn.execute(insert(EVENTS), {
+        "fingerprint": fingerprint, "patient_key": patient_key, "stay_value": stay_value,
+        "order_key": order_key[:255], "message_id": message_id[:32], "trigger": trigger[:8], "event": event_json,
+        "created_at": utcnow(),
+    })
 
 
 def events_of(conn: Connection, patient_key: str) -> list[tuple[str, str, str]]:
@@ -270,25 +282,38 @@ def derive_rows(patient_key: str, state: dict[str, Any]) -> tuple[list[dict[str,
     return stays, moves
 
 
+def _pk_where(table: Any, pk: tuple[str, ...]) -> list[Any]:
+    return [table.c[c] == bindparam(f"pk_{c}") for c in pk]
+
+
 def _sync(conn: Connection, table: Any, pk: tuple[str, ...], existing: list[dict[str, Any]],
           desired: list[dict[str, Any]]) -> int:
     now = utcnow()
     have = {tuple(r[c] for c in pk): r for r in existing}
     want = {tuple(r[c] for c in pk): r for r in desired}
-    changed = 0
+    inserts: list[dict[str, Any]] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for k, row in want.items():
         old = have.get(k)
         if old is None:
-            conn.execute(insert(table).values(updated_at=now, **row))
-            changed += 1
+            inserts.append({**row, "updated_at": now})
         elif any(old[c] != v for c, v in row.items()):
-            cond = [table.c[c] == v for c, v in zip(pk, k, strict=True)]
-            conn.execute(update(table).where(*cond).values(updated_at=now, **row))
-            changed += 1
-    for k in have.keys() - want.keys():
-        conn.execute(delete(table).where(*[table.c[c] == v for c, v in zip(pk, k, strict=True)]))
-        changed += 1
-    return changed
+            cols = tuple(sorted(c for c in row if c not in pk))
+            change: dict[str, Any] = {f"pk_{c}": v for c, v in zip(pk, k, strict=True)}
+            change.update({f"v_{c}": row[c] for c in cols})
+            change["v_updated_at"] = now
+            updates.setdefault(cols, []).append(change)
+    gone = [{f"pk_{c}": v for c, v in zip(pk, k, strict=True)} for k in have.keys() - want.keys()]
+    for keys in {tuple(sorted(r)) for r in inserts}:  # executemany per column set (normally one)
+        conn.execute(insert(table), [r for r in inserts if tuple(sorted(r)) == keys])
+    for cols, changes in updates.items():
+        stmt = update(table).where(*_pk_where(table, pk)).values(
+            {c: bindparam(f"v_{c}") for c in (*cols, "updated_at")}
+        )
+        conn.execute(stmt, changes)
+    if gone:
+        conn.execute(delete(table).where(*_pk_where(table, pk)), gone)
+    return len(inserts) + sum(len(v) for v in updates.values()) + len(gone)
 
 
 def sync_rows(conn: Connection, patient_keys: Sequence[str], stays: list[dict[str, Any]],

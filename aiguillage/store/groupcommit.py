@@ -64,6 +64,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self.batches = 0
         self.rows = 0
+        self.last_submit = 0.0  # monotonic time of the latest arrival (workers yield while intake is busy)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -89,6 +90,7 @@ class GroupCommitter:
         if self._queue is None:
             raise StoreError("group committer not started", "STO-0003", retryable=False)
         fut: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self.last_submit = time.monotonic()
         await self._queue.put((env, fut))
         return await fut
 

@@ -57,12 +57,15 @@ def add(conn: Connection, records: Sequence[Record]) -> list[Pending]:
 
 
 def pending(
-    engine: Engine, limit: int = 500, *, skip: Collection[str] = (), older_than_s: float | None = None
+    engine: Engine, limit: int = 500, *, skip: Collection[str] = (), older_than_s: float | None = None,
+    created_before: datetime | None = None,
 ) -> list[Pending]:
     """Unpublished rows in id order, leaving out ``skip`` (already in hand) and, optionally, recent rows."""
     q = select(TABLE).order_by(TABLE.c.id).limit(limit + len(skip))
     if older_than_s is not None:
         q = q.where(TABLE.c.created_at < utcnow() - timedelta(seconds=older_than_s))
+    if created_before is not None:
+        q = q.where(TABLE.c.created_at < created_before)
     with engine.connect() as conn:
         found = [(r.id, Record(r.topic, r.key, r.value)) for r in conn.execute(q) if r.id not in skip]
     return found[:limit]
