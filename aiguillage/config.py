@@ -49,7 +49,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cda_xsd: Path | None = None
+    dmp_url: str | None = None  # DMP endpoint (the simulator in tests); unset: documents are traced NON_ENVOYE
+    dmp_timeout_s: float = Field(default=10.0, gt=0)
+    dmp_max_attempts: int = Field(default=5, ge=1, le=50)
+    dmp_backoff_s: float = Field(default=1.0, ge=0)
     hl7_strict: bool = False  # reject A08 and LF-separated messages on every channel
+    hl7_structure_channels: list[str] = Field(default_factory=list)  # hl7apy strict check on these channels
 
     @field_validator("database_url")
     @classmethod

@@ -24,7 +24,7 @@ MAX_BODY = 16 * 1024 * 1024
 @router.post("/hl7v2")
 async def post_hl7v2(
     request: Request,
-    enhanced: bool = False,
+    enhanced: bool | None = None,
     engine: Engine = Depends(get_engine),
     who: Principal = Depends(require_scope("intake")),
 ) -> Response:

@@ -1,6 +1,6 @@
 """Wires the DMP service into the engine: document-event consumer, DMP client, ``/dmp`` routes.
 
-The DMP endpoint comes from the settings when they have it (``dmp_url``, ``dmp_timeout_s``,
+The DMP endpoint comes from the settings (``dmp_url``, ``dmp_timeout_s``,
 ``dmp_max_attempts``, ``dmp_backoff_s``); without an endpoint documents are recorded and traced
 ``NON_ENVOYE``. :func:`use_endpoint` points a running engine at an endpoint (tests, CLI).
 """
@@ -39,11 +39,9 @@ def install(engine: Engine) -> None:
     service = DmpService(engine)
     engine.services["dmp"] = service
     s = engine.settings
-    url = getattr(s, "dmp_url", None)
-    if url:
-        use_endpoint(engine, str(url), timeout_s=float(getattr(s, "dmp_timeout_s", 30.0)),
-                     max_attempts=int(getattr(s, "dmp_max_attempts", 4)),
-                     backoff_s=float(getattr(s, "dmp_backoff_s", 1.0)))
+    if s.dmp_url:
+        use_endpoint(engine, s.dmp_url, timeout_s=s.dmp_timeout_s, max_attempts=s.dmp_max_attempts,
+                     backoff_s=s.dmp_backoff_s)
     engine.services["startup"].append(service.start)
     engine.services["shutdown"].append(service.stop)
     engine.services["routers"].append(router)

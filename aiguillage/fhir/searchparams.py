@@ -254,7 +254,7 @@ INCLUDES: dict[str, tuple[str, ...]] = {
     t: tuple(n for n, p in ps.items() if p.type == "reference") for t, ps in PARAMS.items()
 }
 
-SORTABLE = ("_id", "_lastUpdated")
+SORTABLE = ("_id", "_lastUpdated", "name")  # name: folded (accent/case-insensitive), first name value
 
 
 def param(resource_type: str, name: str) -> SearchParam | None:

@@ -39,6 +39,7 @@ INS_UNTRUSTED = "HL7-0208"  # INS present but PID-32 is not VALI (warning)
 ZBE_ACTION_INFERRED = "HL7-0209"  # ZBE-4 missing, inferred from the trigger (warning)
 INCONSISTENT = "HL7-0210"  # trigger / ZBE-4 / ZBE-6 disagree
 BAD_PROCESSING_ID = "HL7-0211"
+STRUCTURE = "HL7-0150"  # hl7apy strict structure check failed (opt-in per channel)
 
 HL7_CONDITION: dict[str, str] = {
     EMPTY: "100",
@@ -65,6 +66,7 @@ HL7_CONDITION: dict[str, str] = {
     ZBE_ACTION_INFERRED: "101",
     INCONSISTENT: "103",
     BAD_PROCESSING_ID: "202",
+    STRUCTURE: "102",
 }
 
 

@@ -170,7 +170,13 @@ def _ordered(req: SearchRequest, q: Select[Any]) -> tuple[Select[Any], list[Any]
 
     desc = req.sort.startswith("-")
     key = req.sort.lstrip("-")
-    cols: list[Any] = {"": [R.c.pk], "_id": [R.c.res_id], "_lastUpdated": [R.c.last_updated, R.c.pk]}[key]
+    if key == "name":
+        S = T.strings
+        name = (select(func.coalesce(func.min(S.c.value), ""))
+                .where(S.c.res_pk == R.c.pk, S.c.param == "name").scalar_subquery())
+        cols: list[Any] = [name, R.c.pk]
+    else:
+        cols = {"": [R.c.pk], "_id": [R.c.res_id], "_lastUpdated": [R.c.last_updated, R.c.pk]}[key]
     if req.cursor:
         last = decode_cursor(req.cursor, req.sort)
         if key == "_lastUpdated":

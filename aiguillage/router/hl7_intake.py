@@ -20,6 +20,7 @@ from aiguillage.hl7v2.errors import HL7Error
 from aiguillage.hl7v2.events import to_adt_event
 from aiguillage.hl7v2.message import Message
 from aiguillage.hl7v2.parser import parse
+from aiguillage.hl7v2.structure import validate_structure
 from aiguillage.router.handlers import ContentType
 from aiguillage.store.messages import Envelope, MessageStatus
 
@@ -48,11 +49,19 @@ def _ack_code(issues: list[Issue]) -> AckCode:
     return AckCode.AR if codes & _REJECT else AckCode.AE
 
 
+def wants_enhanced(msg: Message) -> bool:
+    """Enhanced acknowledgement mode: the sender filled MSH-15 (accept) or MSH-16 (application ack type)."""
+    return bool(msg.msh.get(15) or msg.msh.get(16))
+
+
 async def receive_hl7(
     engine: Engine, raw: bytes, *, channel: str, source: str = "", strict: bool | None = None,
-    enhanced: bool = False,
+    enhanced: bool | None = None,
 ) -> IntakeResult:
-    """Check, store and acknowledge one ER7 message. Never raises for bad input."""
+    """Check, store and acknowledge one ER7 message. Never raises for bad input.
+
+    ``enhanced`` None follows the message (MSH-15/MSH-16): CA/CE/CR instead of AA/AE/AR.
+    """
     strict = engine.settings.hl7_strict if strict is None else strict
     msg: Message | None = None
     issues: list[Issue] = []
@@ -66,6 +75,8 @@ async def receive_hl7(
         if msg.normalised:
             log.info("hl7 intake: %s segment separators normalised on channel %s", msg.normalised, channel)
             warnings.append(Issue("warning", E.NORMALISED, f"segment separators {msg.normalised} normalised"))
+        if channel in engine.settings.hl7_structure_channels:
+            issues = validate_structure(msg)
         event_meta = {"trigger": event.trigger, "kind": str(event.kind)}
         bus_key = event.bus_key or None
     except HL7Error as exc:
@@ -84,6 +95,8 @@ async def receive_hl7(
         log.info("hl7 intake: rejected unparseable message %s on %s (%s)", stored.id, channel, first.code)
         return IntakeResult(nack, code, stored.id)
 
+    if enhanced is None:
+        enhanced = wants_enhanced(msg)
     sender = f"{msg.sending_app}|{msg.sending_facility}"
     dedupe = f"{sender}|{msg.control_id}" if msg.control_id else None
     mtype = msg.message_type

@@ -131,6 +131,27 @@ async def test_paging_is_stable_and_controls(loaded: Api, engine: Engine) -> Non
     assert r.status_code == 400
 
 
+async def test_sort_by_name_is_accent_and_case_insensitive_and_pages(loaded: Api) -> None:
+    client, h = loaded
+
+    async def walk(sort: str) -> list[str]:
+        ids: list[str] = []
+        url: str | None = f"/fhir/HealthcareService?_sort={sort}&_count=2"
+        while url:
+            b = (await client.get(url, headers=h["read"])).json()
+            ids += [e["resource"]["id"] for e in b.get("entry", []) if e["search"]["mode"] == "match"]
+            nxt = [lk["url"] for lk in b["link"] if lk["relation"] == "next"]
+            url = None
+            if nxt:
+                parts = urlsplit(nxt[0])
+                url = f"{parts.path}?{parts.query}"
+        return ids
+
+    # Antibiothérapie, Chirurgie, EOH, Équipe (É folds to e), Hygiène
+    assert await walk("name") == ["hs5", "hs4", "hs3", "hs1", "hs2"]
+    assert await walk("-name") == ["hs2", "hs1", "hs3", "hs4", "hs5"]
+
+
 async def test_unknown_parameters_and_bad_values(loaded: Api) -> None:
     client, h = loaded
     r = await client.get("/fhir/HealthcareService", params={"colour": "blue"}, headers=h["read"])
@@ -144,7 +165,7 @@ async def test_unknown_parameters_and_bad_values(loaded: Api) -> None:
     assert [e["resource"]["resourceType"] for e in b["entry"] if e["search"]["mode"] == "outcome"] == [
         "OperationOutcome"]
     for params in ({"_lastUpdated": "ge2024-13-01"}, {"location.near": "91|0"}, {"name:fuzzy": "x"},
-                   {"_include": "HealthcareService:nothing"}, {"_sort": "name"}):
+                   {"_include": "HealthcareService:nothing"}, {"_sort": "address"}):
         r = await client.get("/fhir/HealthcareService", params=params, headers=h["read"])
         assert r.status_code == 400, params
     assert (await client.get("/fhir/Patient", headers=h["read"])).status_code == 404
