@@ -8,10 +8,10 @@ prolog before parsing, and the parsed document info after).
 from __future__ import annotations
 
 import os
-import re
 
 from lxml import etree
 
+from aiguillage import xmlsafe
 from aiguillage.cda import codes
 from aiguillage.cda.errors import CDAParseError
 from aiguillage.cda.oids import HL7_NS
@@ -20,41 +20,12 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_BYTES_ENV = "AIGUILLAGE_CDA_MAX_BYTES"
 CLINICAL_DOCUMENT = f"{{{HL7_NS}}}ClinicalDocument"
 
-# the prolog ends at the first start tag (a "<" followed by a name start character)
-_FIRST_START_TAG = re.compile(rb"<[A-Za-z_:]")
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
 def default_max_bytes() -> int:
     """The size limit: ``AIGUILLAGE_CDA_MAX_BYTES`` when set to a positive integer, else 20 MB."""
     raw = os.environ.get(MAX_BYTES_ENV, "").strip()
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
     return DEFAULT_MAX_BYTES
-
-
-def _parser() -> etree.XMLParser:
-    # a parser is cheap to build and not thread-safe to share: one per call
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=False,
-    )
-
-
-def _scan_prolog(data: bytes) -> None:
-    head = data
-    if data.startswith(_UTF16_BOMS):
-        # scan a UTF-16 prolog through its decoded form; the docinfo check below backs it up
-        head = data[:65536].decode("utf-16", errors="ignore").encode("utf-8")
-    match = _FIRST_START_TAG.search(head)
-    prolog = head[: match.start()] if match else head
-    if _DOCTYPE.search(prolog):
-        raise CDAParseError("DOCTYPE declarations are not accepted in CDA documents", codes.DOCTYPE_FORBIDDEN)
 
 
 def parse_cda(data: bytes, max_bytes: int | None = None) -> etree._ElementTree:
@@ -70,16 +41,16 @@ def parse_cda(data: bytes, max_bytes: int | None = None) -> etree._ElementTree:
         raise CDAParseError(f"document of {len(data)} bytes exceeds the {limit}-byte limit", codes.TOO_LARGE)
     if not data or data.isspace():
         raise CDAParseError("empty document", codes.NOT_WELL_FORMED)
-    _scan_prolog(data)
+    if xmlsafe.has_doctype(data):
+        raise CDAParseError("DOCTYPE declarations are not accepted in CDA documents", codes.DOCTYPE_FORBIDDEN)
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=xmlsafe.parser())
     except etree.XMLSyntaxError as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""
         raise CDAParseError(f"not well-formed XML{where}: {exc.msg}", codes.NOT_WELL_FORMED) from exc
     tree = root.getroottree()
-    docinfo = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    if xmlsafe.declares_dtd(tree):
         raise CDAParseError("DOCTYPE declarations are not accepted in CDA documents", codes.DOCTYPE_FORBIDDEN)
     if root.tag != CLINICAL_DOCUMENT:
         raise CDAParseError(

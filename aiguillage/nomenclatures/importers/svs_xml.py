@@ -12,6 +12,7 @@ from typing import Any
 
 from lxml import etree
 
+from aiguillage import xmlsafe
 from aiguillage.errors import Issue
 from aiguillage.nomenclatures.errors import (
     INVALID_VALUE,
@@ -33,19 +34,6 @@ from aiguillage.nomenclatures.systems import nos_id_from_url, nos_url
 
 SVS_NS = "urn:ihe:iti:svs:2008"
 MAX_BYTES = 64 * 1024 * 1024
-_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
 
 
 def _q(tag: str) -> str:
@@ -59,14 +47,14 @@ def parse_svs(data: bytes, filename: str) -> ParseResult:
             UNSAFE_XML,
             [Issue("error", UNSAFE_XML, "file too large", filename)],
         )
-    if _DOCTYPE.search(data):
+    if xmlsafe.has_doctype(data):
         raise ImportFormatError(
             f"{filename}: DOCTYPE/ENTITY declarations are not accepted",
             UNSAFE_XML,
             [Issue("error", UNSAFE_XML, "DOCTYPE or ENTITY declaration", filename)],
         )
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, xmlsafe.parser(keep_comments=False))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         raise ImportFormatError(
