@@ -11,25 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiguillage.errors import EngineError, Issue
+from aiguillage.fhir.bundle import outcome
 
 log = logging.getLogger(__name__)
 
-_FHIR_SEVERITY = {"fatal": "fatal", "error": "error", "warning": "warning", "information": "information"}
-
-
 def operation_outcome(issues: list[Issue], fallback_code: str = "processing") -> dict[str, Any]:
-    out = []
-    for i in issues:
-        entry: dict[str, Any] = {
-            "severity": _FHIR_SEVERITY.get(i.severity, "error"),
-            "code": i.code if i.code.isalpha() and i.code.islower() else fallback_code,
-            "details": {"coding": [{"system": "urn:aiguillage:error", "code": i.code}], "text": i.message},
-            "diagnostics": i.message,
-        }
-        if i.location:
-            entry["expression"] = [i.location]
-        out.append(entry)
-    return {"resourceType": "OperationOutcome", "issue": out}
+    return outcome(issues, fallback_code)
 
 
 def _is_fhir(request: Request) -> bool:

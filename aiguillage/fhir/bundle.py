@@ -73,12 +73,16 @@ def history_bundle(base: str, rows: Sequence[tuple[str, str, str, int, bool, str
 
 
 def outcome(issues: Sequence[Any], fallback_code: str = "invalid") -> JSONObj:
-    """An OperationOutcome from :class:`aiguillage.errors.Issue` objects (same shape as the API's)."""
+    """The OperationOutcome of :class:`aiguillage.errors.Issue` objects (the API's error handler uses it too).
+
+    ``code`` is the issue's own code when it already is a FHIR issue type (lower-case word), else
+    ``fallback_code``; our stable code goes in ``details.coding``.
+    """
     out = []
     for i in issues:
         entry: JSONObj = {
             "severity": i.severity if i.severity in ("fatal", "error", "warning", "information") else "error",
-            "code": fallback_code,
+            "code": i.code if i.code.isalpha() and i.code.islower() else fallback_code,
             "details": {"coding": [{"system": "urn:aiguillage:error", "code": i.code}], "text": i.message},
             "diagnostics": i.message,
         }
