@@ -6,6 +6,10 @@ Each measured step runs in its own child process so peak RSS (resource.getrusage
   - baseline: plain csv.reader over the same two files (rows counted, nothing built)
 Prints seconds and peak MB for both and the ratios. Target: reconcile < 10 s.
 
+Reference, default size, 2 shared cores: per-cell cleaning of every row 15.3-17 s, 488 MB peak;
+with the per-row fast paths (pfirows, importer.read_venues, readers plain lines) 8.6-9.5 s,
+~345 MB (baseline csv.reader 1.2 s, 57 MB).
+
     python bench/dmp_reconcile.py [--quick] [--stays N] [--traces N]
 """
 

@@ -25,12 +25,16 @@ _FAMILIES: tuple[tuple[str, str], ...] = (
 )
 
 
+CODE_FAMILY: dict[str | None, str] = {  # LOINC code -> indicator family
+    **{lc.LDL: "LDL", lc.CRO: "CRO", lc.CRC: "CRC", lc.BIOLOGY: "BIO", lc.IMAGING: "IMG"},
+    **dict.fromkeys(lc.ODS, "ODS"),
+}
+
+
 def code_family(code: str | None) -> str | None:
     if code is None:
         return None
-    if code in lc.ODS:
-        return "ODS"
-    return {lc.LDL: "LDL", lc.CRO: "CRO", lc.CRC: "CRC", lc.BIOLOGY: "BIO", lc.IMAGING: "IMG"}.get(code)
+    return CODE_FAMILY.get(code)
 
 
 def label_family(label: str | None) -> str | None:
@@ -120,25 +124,42 @@ class TraceLinker:
             if core is not None:
                 self.by_core.setdefault(core, []).append(d)
             self.by_ipp_code.setdefault((d.ipp, d.loinc), []).append(d)
-        self.venue_ids = {s.id for s in stays} | {v for s in stays for v in s.venue_ids}
+        self._stays = stays
+        self._venue_ids: set[str] | None = None
         self.linked = 0
 
+    @property
+    def venue_ids(self) -> set[str]:
+        """Venue ids of the venues sheet, built on the first trace that carries a stay number."""
+        if self._venue_ids is None:
+            self._venue_ids = {s.id for s in self._stays} | {v for s in self._stays for v in s.venue_ids}
+        return self._venue_ids
+
     def __call__(self, traces: Iterable[Trace]) -> Iterator[Trace]:
-        for t in traces:
-            self.link(t)
+        if self.by_id:
+            for t in traces:
+                self.link(t)
+                yield t
+            return
+        for t in traces:  # no documents sheet: only the stay check applies
+            if t.stay_id and self.venue_ids and t.stay_id not in self.venue_ids:
+                self._unknown_stay(t)
             yield t
+
+    def _unknown_stay(self, t: Trace) -> None:
+        w = _where(t.source)
+        self.report.warn(
+            "DMP-0107",
+            w.file,
+            w.line,
+            "N° séjour",
+            t.stay_id,
+            "stay not in the venues sheet: trace kept with its own stay number",
+        )
 
     def link(self, t: Trace) -> None:
         if t.stay_id and self.venue_ids and t.stay_id not in self.venue_ids:
-            w = _where(t.source)
-            self.report.warn(
-                "DMP-0107",
-                w.file,
-                w.line,
-                "N° séjour",
-                t.stay_id,
-                "stay not in the venues sheet: trace kept with its own stay number",
-            )
+            self._unknown_stay(t)
         if not self.by_id:
             return
         doc = self.by_id.get(t.document_id) if t.document_id else None

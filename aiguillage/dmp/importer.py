@@ -14,8 +14,9 @@ from typing import cast
 
 from .cells import Cells
 from .columns import SheetKind, detect_kind, map_headers
+from .dedup import Dedup
 from .errors import DmpInputError
-from .pfirows import Dedup, pfi_traces
+from .pfirows import pfi_traces
 from .readers import Table, open_table
 from .records import Document, Exclusion, Stay, StayKind, Trace
 from .repair import fold
@@ -101,7 +102,6 @@ _VENUE_FIELDS = (
     "adult",
     "exclusions",
 )
-_VenueRow = tuple[str, str, str, str, str, str, str, str, str, str, str, str, str, str]
 _NO_EXCLUSION: frozenset[Exclusion] = frozenset()
 
 
@@ -114,14 +114,14 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
     """Venues of a GAP/SARA extraction; plain cells take dictionary lookups, others full cleaning.
 
     Cells are cleaned in column order (fast lookups fall back to ``Cells`` one cell at a time), so
-    the events come out as the per-cell cleaning reports them. Repeated strings (IPP, UF, dates,
+    the events come out as the per-cell cleaning reports them. Repeated values (UF, legal entity, dates,
     exclusion sets) are shared between stays.
     """
     table, kind = _open(path, report, (SheetKind.VENUES,))
     mapping, cells = _setup(table, kind, report)
     width = len(table.headers)
     name = table.path.name
-    dedup = Dedup(report, name)
+    dedup = Dedup(report, name, lambda: open_table(table.path).rows)
     out: list[Stay] = []
     seen_ids: dict[str, int] = {}
     cells_of = itemgetter(*(mapping.get(f, -1) for f in _VENUE_FIELDS))
@@ -136,14 +136,34 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
     exclusion_sets: dict[str, frozenset[Exclusion]] = {}
     boolean, day, text = cells.boolean, cells.day, cells.text
     strip = str.strip
-    for line, row in table.rows:
-        report.rows_read[name] += 1
-        if dedup.duplicate(line, row):
+    seen, seen_add = dedup.seen, dedup.seen.add
+    read = 0
+    for line, row, key in table.rows:
+        read += 1
+        n_seen = len(seen)
+        seen_add(key)
+        if len(seen) == n_seen:
+            dedup.reported(line, row, key)
             continue
-        row = _pad(row, width)
-        c = cast(_VenueRow, tuple(map(strip, cells_of(row))))
-        raw_id, raw_dis, raw_ace, raw_kind, raw_ipp, raw_adm, raw_dch, raw_unit, raw_le, raw_grp = c[:10]
-        raw_ins, raw_surg, raw_adult, raw_excl = c[10:]
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+        row.append("")  # index -1: the value of every column the file lacks
+        (
+            raw_id,
+            raw_dis,
+            raw_ace,
+            raw_kind,
+            raw_ipp,
+            raw_adm,
+            raw_dch,
+            raw_unit,
+            raw_le,
+            raw_grp,
+            raw_ins,
+            raw_surg,
+            raw_adult,
+            raw_excl,
+        ) = map(strip, cells_of(row))
         sid = (raw_id if _plain(raw_id) else cells.ident(line, "id", raw_id)) if raw_id else None
         if not sid:
             report.reject("DMP-0111", name, line, cells.col("id"), raw_id, "no venue id: row rejected")
@@ -169,7 +189,11 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
         stay_kind = kind_get(raw_kind) if raw_kind else default_kind
         if stay_kind is None:
             stay_kind = cells.vocab(line, "kind", raw_kind, StayKind, default_kind, _KIND_ALIASES.get)
-        ipp = (raw_ipp if _plain(raw_ipp) else cells.ident(line, "ipp", raw_ipp) or "") if raw_ipp else ""
+        ipp = (
+            (raw_ipp if raw_ipp[0] != "#" and "+" not in raw_ipp else cells.ident(line, "ipp", raw_ipp) or "")
+            if raw_ipp
+            else ""
+        )
         admission = (day_get(raw_adm) or day(line, "admission", raw_adm)) if raw_adm else None
         discharge = (day_get(raw_dch) or day(line, "discharge", raw_dch)) if raw_dch else None
         unit = (raw_unit if _plain(raw_unit) else text(line, "unit", raw_unit)) if raw_unit else None
@@ -191,7 +215,7 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
         out.append(
             Stay(
                 sid,
-                shared.setdefault(ipp, ipp),
+                ipp,
                 stay_kind,
                 admission,
                 discharge,
@@ -208,6 +232,8 @@ def read_venues(path: str | Path, report: ImportReport) -> list[Stay]:
                 f"{name}:{line}",
             )
         )
+    dedup.finish()
+    report.rows_read[name] += read
     report.rows_kept[name] += len(out)
     return out
 
@@ -241,11 +267,11 @@ def read_documents(path: str | Path, report: ImportReport, known_ipps: Collectio
     mapping, cells = _setup(table, kind, report)
     width = len(table.headers)
     name = table.path.name
-    dedup = Dedup(report, name)
+    dedup = Dedup(report, name, lambda: open_table(table.path).rows)
     out: list[Document] = []
-    for line, row in table.rows:
+    for line, row, key in table.rows:
         report.rows_read[name] += 1
-        if dedup.duplicate(line, row):
+        if dedup.duplicate(line, row, key):
             continue
         row = _pad(row, width)
         g = partial(_get, row, mapping)
@@ -274,6 +300,7 @@ def read_documents(path: str | Path, report: ImportReport, known_ipps: Collectio
                 source=f"{name}:{line}",
             )
         )
+    dedup.finish()
     report.rows_kept[name] += len(out)
     return out
 
@@ -293,27 +320,30 @@ def _sara_traces(
 ) -> Iterator[Trace]:
     width = len(table.headers)
     name = table.path.name
-    dedup = Dedup(report, name)
-    for line, row in table.rows:
-        report.rows_read[name] += 1
-        if dedup.duplicate(line, row):
-            continue
-        row = _pad(row, width)
-        g = partial(_get, row, mapping)
-        doc_id = cells.ident(line, "document_id", g("document_id"), check_uuid=True)
-        status = cells.status(line, "status", g("status"))
-        trace = Trace(
-            doc_id,
-            cells.loinc(line, "loinc", g("loinc")),
-            status,
-            g("status"),
-            ipp=cells.ident(line, "ipp", g("ipp"), known_ipps),
-            stay_id=cells.ident(line, "stay_id", g("stay_id")),
-            sent_on=cells.day(line, "sent_on", g("sent_on")),
-            source=f"{name}:{line}",
-        )
-        if doc_id is None and trace.loinc is None:
-            report.reject("DMP-0111", name, line, None, None, "neither document id nor type: row rejected")
-            continue
-        report.rows_kept[name] += 1
-        yield trace
+    dedup = Dedup(report, name, lambda: open_table(table.path).rows)
+    try:
+        for line, row, key in table.rows:
+            report.rows_read[name] += 1
+            if dedup.duplicate(line, row, key):
+                continue
+            row = _pad(row, width)
+            g = partial(_get, row, mapping)
+            doc_id = cells.ident(line, "document_id", g("document_id"), check_uuid=True)
+            status = cells.status(line, "status", g("status"))
+            trace = Trace(
+                doc_id,
+                cells.loinc(line, "loinc", g("loinc")),
+                status,
+                g("status"),
+                ipp=cells.ident(line, "ipp", g("ipp"), known_ipps),
+                stay_id=cells.ident(line, "stay_id", g("stay_id")),
+                sent_on=cells.day(line, "sent_on", g("sent_on")),
+                source=f"{name}:{line}",
+            )
+            if doc_id is None and trace.loinc is None:
+                report.reject("DMP-0111", name, line, None, None, "neither document id nor type: row rejected")
+                continue
+            report.rows_kept[name] += 1
+            yield trace
+    finally:
+        dedup.finish()

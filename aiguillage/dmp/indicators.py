@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from calendar import monthrange
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 
 from . import results as r
-from .crosscheck import code_family
+from .crosscheck import CODE_FAMILY, code_family
 from .definitions import DEFINITIONS, NATIONAL_RATE, IndicatorDef
 from .errors import DmpInputError
 from .records import Decision, DmpStatus, Document, Stay, StayKind, Trace
@@ -26,6 +26,7 @@ _STAY_FAMILIES = {"LDL": "stay", "ODS": "stay", "CRO": "stay", "CRC": "consultat
 _DOC_FAMILIES = ("BIO", "IMG")
 _NOT_HOSPITAL = (StayKind.CONSULTATION, StayKind.EMERGENCY)
 _InsOf = Callable[[str | None, bool | None], bool | None]
+_Candidate = tuple[date | None, date | None, date, str]
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -56,7 +57,7 @@ class _State:
         if t.ins_present is False:
             self.ins_absent = True
         if t.status is DmpStatus.SUCCESS:
-            if t.action.value == "Suppression":
+            if t.action == "Suppression":
                 if self.deleted_at is None or (at and at >= self.deleted_at):
                     self.deleted_at = at or datetime.min
             elif self.success_at is None or (at and at >= self.success_at):
@@ -88,24 +89,51 @@ class _Population:
                 self.consult[s.id] = s
                 if s.id not in self.hospital:
                     self.by_ipp[s.ipp].append(s)
+        # per IPP, the units a hospital or a consultation trace may belong to, and (filled by the
+        # trace pass) whether any trace of the patient said the INS was present
+        self.patients: dict[str, _Patient] = {}
+        for ipp, units in self.by_ipp.items():
+            patient = self.patients[ipp] = _Patient()
+            hospital: list[_Candidate] = []
+            consultation: list[_Candidate] = []
+            for s in units:
+                in_consult = s.id in self.consult
+                cand = (s.admission or s.discharge, s.discharge or s.admission, s.admission or date.min, s.id)
+                if not in_consult:
+                    hospital.append(cand)
+                if in_consult or s.ace:
+                    consultation.append(cand)
+            patient.hospital, patient.consultation = tuple(hospital), tuple(consultation)
 
     def find(self, ipp: str | None, when: date | None, consultation: bool, lag_days: int) -> str | None:
         """The unit of this patient the trace belongs to: latest one started on or before ``when``."""
-        if not ipp:
+        patient = self.patients.get(ipp) if ipp else None
+        if patient is None:
             return None
-        best: Stay | None = None
-        for s in self.by_ipp.get(ipp, ()):
-            if (s.id in self.consult) != consultation and not (consultation and s.ace):
+        return _latest(patient.consultation if consultation else patient.hospital, when, lag_days)
+
+
+class _Patient:
+    __slots__ = ("consultation", "hospital", "ins")
+
+    def __init__(self) -> None:
+        self.hospital: Sequence[_Candidate] = ()  # (start, end, admission for ordering, unit id)
+        self.consultation: Sequence[_Candidate] = ()
+        self.ins: bool | None = None  # True once a trace says the INS was present
+
+
+def _latest(candidates: Sequence[_Candidate], when: date | None, lag_days: int) -> str | None:
+    best: str | None = None
+    best_admission = date.min
+    for start, end, admission, sid in candidates:
+        if when is not None:
+            if start and when < start:
                 continue
-            if when is not None:
-                start, end = s.admission or s.discharge, s.discharge or s.admission
-                if start and when < start:
-                    continue
-                if end and (when - end).days > lag_days:
-                    continue
-            if best is None or (s.admission or date.min) > (best.admission or date.min):
-                best = s
-        return best.id if best else None
+            if end and (when - end).days > lag_days:
+                continue
+        if best is None or admission > best_admission:
+            best, best_admission = sid, admission
+    return best
 
 
 def _closed_in(s: Stay, first: date, last: date) -> bool:
@@ -164,37 +192,46 @@ def compute_indicators(
             elif first <= d.produced_on <= last:
                 doc_units[fam][d.local_id] = d
 
-    ipp_ins: dict[str, bool] = {}
     unlinked = Counter[str]()
+    family_of = CODE_FAMILY.get
+    patients = pop.patients
     for t in traces:
-        if t.ipp and t.ins_present is not None:
-            ipp_ins[t.ipp] = ipp_ins.get(t.ipp, False) or t.ins_present
-        fam = code_family(t.loinc)
+        ipp = t.ipp
+        patient = patients.get(ipp) if ipp else None
+        if ipp and patient is None:
+            patient = patients[ipp] = _Patient()
+        if patient is not None and t.ins_present is not None and not patient.ins:
+            patient.ins = t.ins_present
+        fam = family_of(t.loinc)
         if fam is None:
             continue
-        doc = docs_by_id.get(t.document_id) if t.document_id else None
-        if doc is not None and (doc.loinc != t.loinc or (t.ipp and doc.ipp and doc.ipp != t.ipp)):
+        doc = docs_by_id.get(t.document_id) if have_docs and t.document_id else None
+        if doc is not None and (doc.loinc != t.loinc or (ipp and doc.ipp and doc.ipp != ipp)):
             doc = None
+        at = t.requested_at
+        when = at.date() if at is not None else t.sent_on  # Trace.when
         key: str | None
         if fam in _DOC_FAMILIES:
             if doc is not None:
                 key = doc.local_id
-            elif not have_docs and t.document_id and (when := t.when) and first <= when <= last:
+            elif not have_docs and t.document_id and when and first <= when <= last:
                 key = t.document_id
-                doc_units[fam].setdefault(key, Document(key, t.loinc, t.ipp, None, when))
+                if key not in doc_units[fam]:
+                    doc_units[fam][key] = Document(key, t.loinc, ipp, None, when)
             else:
                 key = None
         else:
             vid = t.stay_id or (doc.stay_id if doc is not None else None)
             key = venue_map.get(vid, vid) if vid else None
-            if key is None:
-                key = pop.find(t.ipp, t.when, fam == "CRC", lag_days)
+            if key is None and patient is not None:
+                key = _latest(patient.consultation if fam == "CRC" else patient.hospital, when, lag_days)
         if key is None:
             unlinked[fam] += 1
             continue
-        st = states[fam].get(key)
+        fam_states = states[fam]
+        st = fam_states.get(key)
         if st is None:
-            st = states[fam][key] = _State()
+            st = fam_states[key] = _State()
         st.add(t)
 
     venue_ins = {s.ipp: s.ins_qualified for s in venues if s.ipp and s.ins_qualified is not None}
@@ -203,7 +240,10 @@ def compute_indicators(
         if own is not None or not ipp:
             return own
         found = venue_ins.get(ipp)
-        return found if found is not None else ipp_ins.get(ipp)
+        if found is not None:
+            return found
+        patient = patients.get(ipp)
+        return patient.ins if patient is not None else None
 
     out: list[r.IndicatorResult] = []
     for defn in DEFINITIONS:

@@ -11,55 +11,19 @@ every repair, rejection and warning is reported exactly as before, in the same o
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from datetime import datetime
 from operator import itemgetter
 from typing import cast
 
 from .cells import Cells
 from .columns import HEADERS, SheetKind
-from .readers import Table
+from .dedup import Dedup
+from .readers import Table, open_table
 from .records import Action, Decision, Trace
 from .report import ImportReport
 
 _FIELDS = tuple(HEADERS[SheetKind.PFI])  # the order unpacked below
 _Row = tuple[str, str, str, str, str, str, str, str, str, str, str, str, str, str, str]
-
-
-def _uuid_suspect(value: str) -> bool:
-    """Whether ``looks_truncated_uuid`` could hold: its first hyphen is at index 6 to 8."""
-    return 6 <= value.find("-") <= 8 and len(value) != 36
-
-
-class Dedup:
-    """Exact duplicate rows of one file: reported with the line of the first occurrence.
-
-    Rows are keyed by the hash of their cells (64 bits, in-process): a million rows cost a dict of
-    ints, never the rows themselves.
-    """
-
-    __slots__ = ("file", "report", "seen")
-
-    def __init__(self, report: ImportReport, file: str) -> None:
-        self.seen: dict[int, int] = {}
-        self.report = report
-        self.file = file
-
-    def duplicate(self, line: int, row: list[str]) -> bool:
-        first = self.seen.setdefault(hash(tuple(row)), line)
-        if first == line:
-            return False
-        self.reported(line, first, row)
-        return True
-
-    def reported(self, line: int, first: int, row: list[str]) -> None:
-        self.report.add(
-            "rejection",
-            "DMP-0106",
-            self.file,
-            line,
-            None,
-            "\t".join(row),
-            f"same row as line {first}: counted once",
-        )
 
 
 def pfi_traces(
@@ -72,8 +36,9 @@ def pfi_traces(
     """Traces of a PFI export; rows must be padded so index -1 reads "" (missing columns)."""
     name = table.path.name
     width = len(table.headers)
-    dedup = Dedup(report, name)
+    dedup = Dedup(report, name, lambda: open_table(table.path).rows)
     seen = dedup.seen
+    seen_add = seen.add
     authors: set[str] = set()
     cells_of = itemgetter(*(mapping.get(f, -1) for f in _FIELDS))
     strip = str.strip
@@ -87,20 +52,27 @@ def pfi_traces(
     add_author = authors.add
     read = kept = 0
     try:
-        for line, row in table.rows:
+        for line, row, key in table.rows:
             read += 1
-            first = seen.setdefault(hash(tuple(row)), line)
-            if first != line:
-                dedup.reported(line, first, row)
+            n_seen = len(seen)
+            seen_add(key)
+            if len(seen) == n_seen:
+                dedup.reported(line, row, key)
                 continue
             if len(row) < width:
                 row.extend([""] * (width - len(row)))
             row.append("")  # index -1: the value of every column the file lacks
-            c = cast(_Row, tuple(map(strip, cells_of(row))))
-            d, sara, code, masking, ins, domain, ipp, src, author, share, action, decision, req, resp, status_raw = c
+            d, sara, code, masking, ins, domain, ipp, src, author, share, action, decision, req, resp, status_raw = map(
+                strip, cells_of(row)
+            )
             ids = d + ipp + src + author + share
             trace: Trace | None = None
-            if "#" not in ids and "+" not in ids and not _uuid_suspect(d) and not _uuid_suspect(share):
+            if (
+                "#" not in ids
+                and "+" not in ids
+                and not (6 <= d.find("-") <= 8 and len(d) != 36)  # the only shape looks_truncated_uuid admits
+                and not (6 <= share.find("-") <= 8 and len(share) != 36)
+            ):
                 status = status_get(status_raw)
                 loinc = loinc_get(code) if code else None
                 ins_present = bool_get(ins)
@@ -116,7 +88,11 @@ def pfi_traces(
                     if author:
                         add_author(author)
                     requested = (when_get(req) or when(line, "requested_at", req)) if req else None
-                    answered = (when_get(resp) or when(line, "answered_at", resp)) if resp else None
+                    answered: datetime | None
+                    if resp == req and requested is not None:
+                        answered = requested  # same text, read without event: same value, no event again
+                    else:
+                        answered = (when_get(resp) or when(line, "answered_at", resp)) if resp else None
                     trace = Trace(
                         d or None,
                         loinc,
@@ -139,7 +115,8 @@ def pfi_traces(
                         f"{name}:{line}",
                     )
             if trace is None:
-                trace = _slow_row(cells, line, c, known_ipps, authors, f"{name}:{line}")
+                c = (d, sara, code, masking, ins, domain, ipp, src, author, share, action, decision, req, resp)
+                trace = _slow_row(cells, line, (*c, status_raw), known_ipps, authors, f"{name}:{line}")
             if trace.document_id is None and trace.loinc is None:
                 report.reject("DMP-0111", name, line, None, None, "neither document id nor type: row rejected")
                 continue
@@ -148,6 +125,7 @@ def pfi_traces(
     finally:
         report.rows_read[name] += read
         report.rows_kept[name] += kept
+        dedup.finish()
 
 
 def _slow_row(
