@@ -24,10 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pgtemp  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from aiguillage.connectors.mllp_client import MLLPClient  # noqa: E402
 
 SAMPLE = (ROOT / "tests" / "data" / "hl7v2" / "adt_a01_bench.hl7").read_bytes()
-PG_ADMIN = os.environ.get("AIGUILLAGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 ECHO_SERVER = r"""
 import asyncio, sys
@@ -154,21 +155,6 @@ def run_suite(label: str, port: int, a: argparse.Namespace, echo: dict[int, floa
     return rates
 
 
-def pg_db() -> str | None:
-    from sqlalchemy import create_engine, text
-
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        name = f"agl_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return name
-    except Exception as exc:
-        print(f"PostgreSQL not available: {exc.__class__.__name__}")
-        return None
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=4000, help="per closed-loop run")
@@ -189,10 +175,9 @@ def main() -> None:
         echo.wait(10)
 
     configs: list[tuple[str, dict[str, str]]] = [("aiguillage serve, embedded default (SQLite WAL + memory bus)", {})]
-    pg = pg_db() if a.pg else None
+    pg = pgtemp.create() if a.pg else None
     if pg:
-        configs.append(("aiguillage serve, PostgreSQL + memory bus",
-                        {"AIGUILLAGE_DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0] + f"/{pg}"}))
+        configs.append(("aiguillage serve, PostgreSQL + memory bus", {"AIGUILLAGE_DATABASE_URL": pg}))
     broker = None
     if a.kafka:
         try:
@@ -217,11 +202,7 @@ def main() -> None:
         if broker is not None:
             broker.stop()
         if pg:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{pg}" WITH (FORCE)'))
+            pgtemp.drop(pg)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import pgtemp  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from aiguillage.store import db  # noqa: E402
 from aiguillage.store import messages as msgs  # noqa: E402
@@ -29,7 +30,6 @@ from aiguillage.store.base import new_id, utcnow  # noqa: E402
 from aiguillage.store.groupcommit import GroupCommitter  # noqa: E402
 from aiguillage.store.messages import Envelope  # noqa: E402
 
-PG_ADMIN = os.environ.get("AIGUILLAGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PAYLOAD = (ROOT / "tests" / "data" / "hl7v2" / "adt_a01_bench.hl7").read_bytes()
 
 
@@ -74,26 +74,6 @@ def baseline_rate(url: str, rows: int, per_commit: int) -> float:
     return rows / dt
 
 
-def pg_database() -> str | None:
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        name = f"agl_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return name
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {exc.__class__.__name__}")
-        return None
-
-
-def drop_pg(name: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def startup_time() -> float:
     """Seconds from `aiguillage serve` exec to the first 200 on /health."""
     import socket
@@ -135,9 +115,9 @@ def main() -> None:
     targets: list[tuple[str, str]] = []
     tmp = tempfile.TemporaryDirectory()
     targets.append(("SQLite (WAL, synchronous=FULL)", f"sqlite:///{tmp.name}/bench.db"))
-    pg = None if a.no_pg else pg_database()
+    pg = None if a.no_pg else pgtemp.create()
     if pg:
-        targets.append(("PostgreSQL 127.0.0.1", PG_ADMIN.rsplit("/", 1)[0] + f"/{pg}"))
+        targets.append(("PostgreSQL 127.0.0.1", pg))
     try:
         for label, url in targets:
             rate, per_batch = asyncio.run(group_commit_rate(url, a.rows, a.concurrency))
@@ -149,7 +129,7 @@ def main() -> None:
             print(f"  baseline: 100 rows per commit  {hundred:10,.0f} rows/s  -> group commit x{rate / hundred:.2f}")
     finally:
         if pg:
-            drop_pg(pg)
+            pgtemp.drop(pg)
         tmp.cleanup()
 
 
