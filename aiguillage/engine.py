@@ -20,7 +20,8 @@ from aiguillage.router.outbox import OutboxRelay
 from aiguillage.router.worker import Worker
 from aiguillage.store import db, outbox
 from aiguillage.store import messages as msgs
-from aiguillage.store.groupcommit import GroupCommitter, inbound_record
+from aiguillage.store.groupcommit import GroupCommitter
+from aiguillage.store.intake_sql import inbound_record
 from aiguillage.store.messages import Envelope, MessageFilter, Stored
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from aiguillage.router.bus import Bus
 from aiguillage.store import db, outbox
 from aiguillage.store import messages as msgs
 from aiguillage.store.base import utcnow
-from aiguillage.store.groupcommit import inbound_record
+from aiguillage.store.intake_sql import inbound_record
 from aiguillage.store.messages import MessageStatus
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,134 @@
+"""The intake transaction: dedupe lookup, message rows and outbox rows, straight to the driver.
+
+One function, :func:`write_batch`, used by every group-commit strategy. It runs on a DBAPI
+connection (sqlite3 or psycopg) with precompiled SQL in the dialect's parameter style: on this hot
+path SQLAlchemy's per-statement work costs more than the inserts themselves. Column order and
+value formats are the tables' own (``messages.TABLE``, ``outbox.TABLE``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime
+from typing import Any
+
+from aiguillage.router.bus import Record
+from aiguillage.router.topics import Topic
+from aiguillage.store import messages as msgs
+from aiguillage.store import outbox
+from aiguillage.store.base import new_id, utcnow
+from aiguillage.store.messages import Envelope, MessageStatus, Stored
+
+_INBOUND = Topic.INBOUND.value
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def inbound_record(message_id: str, content_type: str, key: str | None) -> Record:
+    """The announcement of a stored message to the workers, keyed to keep a patient's order."""
+    value = json.dumps({"id": message_id, "ct": content_type}, separators=(",", ":")).encode()
+    return Record(_INBOUND, key or message_id, value)
+
+
+class IntakeSQL:
+    """Precompiled SQL for one dialect (qmark for SQLite, format for psycopg)."""
+
+    MESSAGE_COLUMNS = tuple(c.name for c in msgs.TABLE.columns)
+    OUTBOX_COLUMNS = ("id", "topic", "key", "value", "created_at")
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+        self.ph = "?" if self.sqlite else "%s"
+        cols = ", ".join(f'"{c}"' for c in self.MESSAGE_COLUMNS)
+        self.insert_messages = (
+            f"INSERT INTO messages ({cols}) VALUES ({', '.join([self.ph] * len(self.MESSAGE_COLUMNS))})"
+        )
+        ocols = ", ".join(f'"{c}"' for c in self.OUTBOX_COLUMNS)
+        self.insert_outbox = f"INSERT INTO outbox ({ocols}) VALUES ({', '.join([self.ph] * 5)})"
+
+    def dedupe(self, n: int) -> str:
+        return (f"SELECT id, status, response, dedupe_key FROM messages WHERE channel = {self.ph} "
+                f"AND dedupe_key IS NOT NULL AND dedupe_key IN ({', '.join([self.ph] * n)})")
+
+    def value(self, v: Any) -> Any:
+        if self.sqlite and isinstance(v, datetime):
+            return v.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME text format
+        return v
+
+    def message_values(self, env: Envelope, rid: str, stamp: Any) -> tuple[Any, ...]:
+        """One messages row in ``MESSAGE_COLUMNS`` order (``stamp``: received_at, already formatted)."""
+        values = {
+            "id": rid, "channel": env.channel, "source": env.source, "content_type": env.content_type,
+            "raw": env.raw, "received_at": stamp, "updated_at": stamp, "status": env.status.value,
+            "error_codes": ",".join(env.error_codes), "error_text": env.error_text[:4000], "attempts": 0,
+            "next_attempt_at": None, "message_type": env.message_type[:32], "control_id": env.control_id[:199],
+            "dedupe_key": env.dedupe_key, "correlation_key": env.correlation_key, "response": env.response,
+            "meta": json.dumps(env.meta, separators=(",", ":")) if env.meta else "{}",
+        }
+        return tuple(values[c] for c in self.MESSAGE_COLUMNS)
+
+
+def write_batch(conn: Any, sql: IntakeSQL, envs: list[Envelope]) -> tuple[list[Stored], list[outbox.Pending]]:
+    """Store ``envs`` in one transaction on the DBAPI connection ``conn`` and commit.
+
+    Messages whose (channel, dedupe key) is already stored, or appears earlier in the batch, are not
+    stored again: their result is the earlier row with ``duplicate=True``. Returns one result per
+    envelope, in order, and the committed outbox (id, record) pairs for the relay. Rolls back and
+    re-raises the driver's exception on failure.
+    """
+    results: list[Stored] = []
+    rows: list[tuple[Any, ...]] = []
+    records: list[Record] = []
+    seen: dict[tuple[str, str], Stored] = {}
+    by_channel: dict[str, list[str]] = {}
+    for e in envs:
+        if e.dedupe_key:
+            by_channel.setdefault(e.channel, []).append(e.dedupe_key)
+    cur = conn.cursor()
+    try:
+        if sql.sqlite:
+            cur.execute("BEGIN IMMEDIATE")  # the dedupe lookup and the inserts under one write lock
+        for channel, keys in by_channel.items():
+            # one indexed lookup per channel (the partial unique index on channel, dedupe_key)
+            uniq = sorted(set(keys))
+            cur.execute(sql.dedupe(len(uniq)), (channel, *uniq))
+            for rid, status, response, key in cur.fetchall():
+                seen[(channel, key)] = Stored(rid, MessageStatus(status), True, _bytes(response))
+        stamp = sql.value(utcnow())
+        for env in envs:
+            k = (env.channel, env.dedupe_key) if env.dedupe_key else None
+            if k is not None:
+                prior = seen.get(k)
+                if prior is not None:
+                    results.append(Stored(prior.id, prior.status, True, prior.response))
+                    continue
+            rid = env.id or new_id()
+            rows.append(sql.message_values(env, rid, stamp))
+            stored = Stored(rid, env.status, False, env.response)
+            results.append(stored)
+            if k is not None:
+                seen[k] = stored
+            if env.status is MessageStatus.RECEIVED:
+                records.append(inbound_record(rid, env.content_type, env.correlation_key))
+        if rows:
+            cur.executemany(sql.insert_messages, rows)
+        handed: list[outbox.Pending] = []
+        if records:
+            outbox_rows = []
+            for r in records:
+                oid = new_id()
+                outbox_rows.append((oid, r.topic, r.key, r.value, stamp))
+                handed.append((oid, r))
+            cur.executemany(sql.insert_outbox, outbox_rows)
+        conn.commit()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            cur.close()
+    return results, handed
