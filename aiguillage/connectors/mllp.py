@@ -67,33 +67,37 @@ class MLLPServer:
         peer = _peer(writer)
         self.connections += 1
         decoder = MLLPDecoder(self.max_frame_bytes)
+        loop = asyncio.get_running_loop()
         try:
-            while True:
-                timeout = self.partial_timeout_s if decoder.pending() else self.idle_timeout_s
-                try:
-                    data = await asyncio.wait_for(reader.read(65536), timeout)
-                except TimeoutError:
-                    state = "a partial frame" if decoder.pending() else "no traffic"
-                    log.info("MLLP %s: closing after %.0fs with %s", _anon(peer), timeout, state)
-                    break
-                if not data:
-                    if decoder.pending():
-                        log.info("MLLP %s: connection closed inside an unterminated frame", _anon(peer))
-                    break
-                for item in decoder.feed(data):
-                    if isinstance(item, Frame):
-                        self.frames += 1
-                        ack = await self.on_message(item.payload, peer)
-                    else:
-                        log.info("MLLP %s: framing error %s (%d bytes skipped)", _anon(peer), item.code,
-                                 item.skipped_bytes)
-                        if item.code != OVERSIZED:
-                            continue
-                        ack = build_nack_for_unparseable(
-                            b"", AckCode.AR, f"{item.code} frame larger than {self.max_frame_bytes} bytes",
-                        )
-                    writer.write(encode_frame(ack))
-                await writer.drain()
+            # one deadline per connection, moved before each read (cheaper than wait_for's task per read)
+            timeout = self.idle_timeout_s
+            async with asyncio.timeout(None) as deadline:
+                while True:
+                    timeout = self.partial_timeout_s if decoder.pending() else self.idle_timeout_s
+                    deadline.reschedule(loop.time() + timeout)
+                    data = await reader.read(65536)
+                    deadline.reschedule(None)  # processing and writing are not bounded by the read timeout
+                    if not data:
+                        if decoder.pending():
+                            log.info("MLLP %s: connection closed inside an unterminated frame", _anon(peer))
+                        break
+                    for item in decoder.feed(data):
+                        if isinstance(item, Frame):
+                            self.frames += 1
+                            ack = await self.on_message(item.payload, peer)
+                        else:
+                            log.info("MLLP %s: framing error %s (%d bytes skipped)", _anon(peer), item.code,
+                                     item.skipped_bytes)
+                            if item.code != OVERSIZED:
+                                continue
+                            ack = build_nack_for_unparseable(
+                                b"", AckCode.AR, f"{item.code} frame larger than {self.max_frame_bytes} bytes",
+                            )
+                        writer.write(encode_frame(ack))
+                    await writer.drain()
+        except TimeoutError:  # the read deadline passed (the only deadline in this handler)
+            state = "a partial frame" if decoder.pending() else "no traffic"
+            log.info("MLLP %s: closing after %.0fs with %s", _anon(peer), timeout, state)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
             log.info("MLLP %s: connection error %s", _anon(peer), exc.__class__.__name__)
         except asyncio.CancelledError:

@@ -8,7 +8,9 @@ ERR-8 user message text.
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,12 +86,28 @@ def _err_location(loc: str | None, d: Delimiters) -> str:
     return d.cs.join(parts).rstrip(d.cs)
 
 
+_clock: tuple[int, str] = (0, "")
+
+
 def _ts(now: datetime | None) -> str:
-    return (now or datetime.now().astimezone()).strftime("%Y%m%d%H%M%S")
+    """MSH-7 of an ACK: local time to the second (formatted once per second on the hot path)."""
+    global _clock
+    if now is not None:
+        return now.strftime("%Y%m%d%H%M%S")
+    second = int(time.time())
+    cached = _clock
+    if cached[0] != second:
+        cached = _clock = (second, datetime.fromtimestamp(second).astimezone().strftime("%Y%m%d%H%M%S"))
+    return cached[1]
+
+
+_ID_PREFIX = uuid.uuid4().hex[:8]  # per process: ids stay unique across restarts
+_ID_COUNTER = itertools.count(1)
 
 
 def new_control_id() -> str:
-    return uuid.uuid4().hex[:20]
+    """A unique MSH-10 for an ACK: 20 hex characters (process prefix + counter)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
 
 
 def _err_segment(err: AckError, d: Delimiters) -> str:

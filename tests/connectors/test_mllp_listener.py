@@ -4,6 +4,7 @@ slow clients, TLS with client certificates. The listener must keep serving throu
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import subprocess
 from collections.abc import AsyncIterator
@@ -105,7 +106,10 @@ async def test_unknown_event_and_empty_and_garbage(engine: Engine, mllp: MLLPSer
     assert {msgs.get(engine.db, r["id"])["raw"] for r in rejected} >= {b"", b"\x00\xff\xfe not hl7 at all"}
 
 
-async def test_oversized_frame_unterminated_frame_and_slow_client(engine: Engine, mllp: MLLPServer) -> None:
+async def test_oversized_frame_unterminated_frame_and_slow_client(
+    engine: Engine, mllp: MLLPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="aiguillage.connectors.mllp")
     async with MLLPClient("127.0.0.1", mllp.port, timeout=5) as c:
         big = b"MSH|^~\\&|" + b"X" * (70 * 1024)
         ack = await c.send(big)
@@ -119,6 +123,8 @@ async def test_oversized_frame_unterminated_frame_and_slow_client(engine: Engine
     data = await asyncio.wait_for(reader.read(100), 3.0)
     assert data == b""  # closed by the server
     writer.close()
+    assert any("closing after 0s with a partial frame" in r.getMessage() for r in caplog.records)
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)  # a timeout is not a handler failure
     # the listener still serves new connections
     async with MLLPClient("127.0.0.1", mllp.port, timeout=5) as c:
         again = await c.send(sample("adt_a04_outpatient.hl7"))
