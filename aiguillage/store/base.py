@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from datetime import UTC, datetime
@@ -10,6 +11,11 @@ from datetime import UTC, datetime
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+# The random tail keeps ids from different processes apart; it is no secret (tokens use secrets),
+# so a generator seeded from the OS once is enough and costs no system call per id.
+_gen = random.Random(os.urandom(16))
+_rand = _gen.getrandbits
+os.register_at_fork(after_in_child=lambda: _gen.seed(os.urandom(16)))  # a forked child draws its own
 
 
 def utcnow() -> datetime:
@@ -35,6 +41,6 @@ def new_id() -> str:
             _last_ms = ms
             _seq = 0
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = _rand(62)
     value = ((ms & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (seq << 64) | (0x2 << 62) | rand
     return f"{value:032x}"

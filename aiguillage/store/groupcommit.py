@@ -6,10 +6,12 @@ after its row is durably committed, so an acknowledgement sent after ``await sub
 refers to a durable row. Messages with a ``dedupe_key`` already stored on the same channel are not
 stored again: the submitter gets the earlier message id with ``duplicate=True``.
 
-One writer thread with a long-lived driver connection writes each batch and commits (SQLite:
-``synchronous=FULL``, so the commit returns after the WAL is on disk). The GIL is released while
-the database commits, so the event loop keeps framing and checking the next messages meanwhile, and
-they form the next batch by themselves. One callback per batch brings the results back to the loop.
+Rows are prepared when the message arrives (on the event loop: id, row tuple, outbox row), so the
+writer's turn is only the dedupe lookup, two ``executemany`` and the COMMIT. One writer thread with
+a long-lived driver connection writes each batch and commits (SQLite ``synchronous=FULL``: the
+commit returns once the WAL is on disk; PostgreSQL: once the server has it). The GIL is released
+while the database commits, so the event loop keeps framing and checking the next messages, and
+they form the next batch by themselves. One callback per batch brings the results to the loop.
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ from sqlalchemy.engine import Engine
 
 from aiguillage.errors import StoreError
 from aiguillage.store import db, outbox
-from aiguillage.store.intake_sql import IntakeSQL, inbound_record, write_batch
+from aiguillage.store.intake_sql import IntakeSQL, Prepared, inbound_record, write_batch
 from aiguillage.store.messages import Envelope, Stored
 
 __all__ = ["GroupCommitter", "inbound_record"]
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[Envelope, "asyncio.Future[Stored]"]
+_Item = tuple[Prepared, "asyncio.Future[Stored]"]
 
 
 class GroupCommitter:
@@ -75,6 +77,7 @@ class GroupCommitter:
             self._queue.put(None)  # queued submitters are written first
             while thread.is_alive() and time.monotonic() < deadline:
                 await asyncio.sleep(0.005)
+            await asyncio.sleep(0)  # let the last answers run
         while True:  # never leave a submitter waiting
             try:
                 item = self._queue.get_nowait()
@@ -90,7 +93,7 @@ class GroupCommitter:
             raise StoreError("group committer not started", "STO-0003", retryable=False)
         fut: asyncio.Future[Stored] = loop.create_future()
         self.last_submit = time.monotonic()
-        self._queue.put((env, fut))
+        self._queue.put((self.sql.prepare(env), fut))
         return await fut
 
     # -- writer thread ----------------------------------------------------------------------------
@@ -128,7 +131,7 @@ class GroupCommitter:
 
     def _commit_in_thread(self, batch: list[_Item]) -> None:
         try:
-            results, handed = self._write_with_records([e for e, _ in batch])
+            results, handed = self._write_with_records([p for p, _ in batch])
         except StoreError as exc:
             self._report(self._fail, batch, exc)
             return
@@ -149,7 +152,10 @@ class GroupCommitter:
             if not fut.done():
                 fut.set_result(res)
         if self.on_commit is not None and handed:
-            self.on_commit(handed)
+            try:
+                self.on_commit(handed)
+            except Exception:  # the rows are committed: the relay's scan publishes them later
+                log.exception("outbox hand-over failed for %d record(s)", len(handed))
 
     @staticmethod
     def _fail(batch: list[_Item], error: StoreError) -> None:
@@ -164,7 +170,7 @@ class GroupCommitter:
         relay's scan). It borrows a connection of its own."""
         proxy = self.engine.raw_connection()
         try:
-            return self._write_with_records(envs, proxy)[0]
+            return self._write_with_records([self.sql.prepare(e) for e in envs], proxy)[0]
         finally:
             proxy.close()
 
@@ -183,7 +189,7 @@ class GroupCommitter:
             else:
                 conn.close()
 
-    def _write_with_records(self, envs: list[Envelope], proxy: Any = None) -> tuple[list[Stored], list[outbox.Pending]]:
+    def _write_with_records(self, envs: list[Prepared], proxy: Any = None) -> tuple[list[Stored], list[outbox.Pending]]:
         own = proxy is None
         dbapi = self.engine.dialect.loaded_dbapi
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,23 +71,47 @@ class IntakeSQL:
         }
         return tuple(values[c] for c in self.MESSAGE_COLUMNS)
 
+    def prepare(self, env: Envelope) -> Prepared:
+        """Everything a row needs that does not depend on the database, made when the message arrives
+        (on the event loop), so the writer's turn is only the lookup, the inserts and the commit."""
+        stamp = self.value(utcnow())
+        rid = env.id or new_id()
+        record = None
+        ob = None
+        if env.status is MessageStatus.RECEIVED:
+            record = inbound_record(rid, env.content_type, env.correlation_key)
+            ob = (new_id(), record.topic, record.key, record.value, stamp)
+        return Prepared(env, rid, self.message_values(env, rid, stamp), ob, record)
 
-def write_batch(conn: Any, sql: IntakeSQL, envs: list[Envelope]) -> tuple[list[Stored], list[outbox.Pending]]:
-    """Store ``envs`` in one transaction on the DBAPI connection ``conn`` and commit.
+
+@dataclass(slots=True)
+class Prepared:
+    """One envelope ready to insert: its id, its messages row and its outbox row (if announced)."""
+
+    env: Envelope
+    id: str
+    row: tuple[Any, ...]
+    outbox_row: tuple[Any, ...] | None
+    record: Record | None
+
+
+def write_batch(conn: Any, sql: IntakeSQL, items: list[Prepared]) -> tuple[list[Stored], list[outbox.Pending]]:
+    """Store ``items`` in one transaction on the DBAPI connection ``conn`` and commit.
 
     Messages whose (channel, dedupe key) is already stored, or appears earlier in the batch, are not
     stored again: their result is the earlier row with ``duplicate=True``. Returns one result per
-    envelope, in order, and the committed outbox (id, record) pairs for the relay. Rolls back and
+    item, in order, and the committed outbox (id, record) pairs for the relay. Rolls back and
     re-raises the driver's exception on failure.
     """
     results: list[Stored] = []
     rows: list[tuple[Any, ...]] = []
-    records: list[Record] = []
+    outbox_rows: list[tuple[Any, ...]] = []
+    handed: list[outbox.Pending] = []
     seen: dict[tuple[str, str], Stored] = {}
     by_channel: dict[str, list[str]] = {}
-    for e in envs:
-        if e.dedupe_key:
-            by_channel.setdefault(e.channel, []).append(e.dedupe_key)
+    for it in items:
+        if it.env.dedupe_key:
+            by_channel.setdefault(it.env.channel, []).append(it.env.dedupe_key)
     cur = conn.cursor()
     try:
         if sql.sqlite:
@@ -97,31 +122,25 @@ def write_batch(conn: Any, sql: IntakeSQL, envs: list[Envelope]) -> tuple[list[S
             cur.execute(sql.dedupe(len(uniq)), (channel, *uniq))
             for rid, status, response, key in cur.fetchall():
                 seen[(channel, key)] = Stored(rid, MessageStatus(status), True, _bytes(response))
-        stamp = sql.value(utcnow())
-        for env in envs:
+        for it in items:
+            env = it.env
             k = (env.channel, env.dedupe_key) if env.dedupe_key else None
             if k is not None:
                 prior = seen.get(k)
                 if prior is not None:
                     results.append(Stored(prior.id, prior.status, True, prior.response))
                     continue
-            rid = env.id or new_id()
-            rows.append(sql.message_values(env, rid, stamp))
-            stored = Stored(rid, env.status, False, env.response)
+            rows.append(it.row)
+            stored = Stored(it.id, env.status, False, env.response)
             results.append(stored)
             if k is not None:
                 seen[k] = stored
-            if env.status is MessageStatus.RECEIVED:
-                records.append(inbound_record(rid, env.content_type, env.correlation_key))
+            if it.outbox_row is not None and it.record is not None:
+                outbox_rows.append(it.outbox_row)
+                handed.append((it.outbox_row[0], it.record))
         if rows:
             cur.executemany(sql.insert_messages, rows)
-        handed: list[outbox.Pending] = []
-        if records:
-            outbox_rows = []
-            for r in records:
-                oid = new_id()
-                outbox_rows.append((oid, r.topic, r.key, r.value, stamp))
-                handed.append((oid, r))
+        if outbox_rows:
             cur.executemany(sql.insert_outbox, outbox_rows)
         conn.commit()
     except BaseException:
