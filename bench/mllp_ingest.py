@@ -155,6 +155,32 @@ def run_suite(label: str, port: int, a: argparse.Namespace, echo: dict[int, floa
     return rates
 
 
+def drain(url: str, limit_s: float = 120.0) -> None:
+    """After the load: how long the worker takes to process the backlog the runs left (ADT projection)."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    q = text("SELECT status, count(*) FROM messages GROUP BY status")
+    try:
+        t0 = time.perf_counter()
+        with eng.connect() as conn:
+            counts = dict(conn.execute(q).all())
+        backlog = int(counts.get("RECEIVED", 0))
+        left = backlog
+        while left and time.perf_counter() - t0 < limit_s:
+            time.sleep(0.25)
+            with eng.connect() as conn:
+                left = int(dict(conn.execute(q).all()).get("RECEIVED", 0))
+        dt = time.perf_counter() - t0
+        with eng.connect() as conn:
+            counts = dict(conn.execute(q).all())
+        rate = f"{(backlog - left) / dt:,.0f} msg/s" if dt > 0 and backlog else "-"
+        print(f"  worker backlog after the load: {backlog:,} RECEIVED, {left:,} left after {dt:.1f} s ({rate}); "
+              f"statuses now {dict(sorted(counts.items()))}")
+    finally:
+        eng.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=4000, help="per closed-loop run")
@@ -195,6 +221,7 @@ def main() -> None:
                 proc, port = start_engine(extra, d)
                 try:
                     run_suite(label, port, a, echo_rates)
+                    drain(extra.get("AIGUILLAGE_DATABASE_URL") or f"sqlite:///{d}/aiguillage.db")
                 finally:
                     proc.terminate()
                     proc.wait(15)
