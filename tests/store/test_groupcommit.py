@@ -87,3 +87,27 @@ async def test_stop_answers_every_queued_submitter(db_url: str) -> None:
         await gc.submit(_env(99))
     assert exc.value.code == "STO-0003"
     eng.dispose()
+
+
+def test_intake_sql_row_matches_the_table_and_reads_back_through_sqlalchemy(tmp_path: object) -> None:
+    """The hand-ordered row and the hand-formatted time must be what the table and SQLAlchemy expect."""
+    from aiguillage.store.intake_sql import IntakeSQL
+
+    assert set(IntakeSQL.MESSAGE_COLUMNS) == {c.name for c in msgs.TABLE.columns}
+    assert len(IntakeSQL.MESSAGE_COLUMNS) == len(msgs.TABLE.columns)
+    eng = db.make_engine(f"sqlite:///{tmp_path}/t.db")
+    db.migrate(eng)
+    gc = GroupCommitter(eng)
+    env = Envelope(channel="gc", content_type="application/x-test", raw=b"\x00raw", source="s",
+                   message_type="ADT^A01", control_id="C1", dedupe_key="s|C1", correlation_key="P1",
+                   meta={"trigger": "A01"})
+    [stored] = gc.write([env])
+    row = msgs.get(eng, stored.id)
+    assert row["raw"] == b"\x00raw" and row["channel"] == "gc" and row["source"] == "s"
+    assert row["message_type"] == "ADT^A01" and row["control_id"] == "C1" and row["dedupe_key"] == "s|C1"
+    assert row["correlation_key"] == "P1" and row["meta"] == '{"trigger":"A01"}' and row["status"] == "RECEIVED"
+    from aiguillage.store.base import utcnow
+
+    age = (utcnow() - row["received_at"]).total_seconds()  # read back as a datetime, in UTC
+    assert 0 <= age < 5 and row["updated_at"] == row["received_at"]
+    eng.dispose()
