@@ -9,6 +9,7 @@ ERR-8 user message text.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 import uuid
@@ -101,13 +102,21 @@ def _ts(now: datetime | None) -> str:
     return cached[1]
 
 
-_ID_PREFIX = uuid.uuid4().hex[:8]  # per process: ids stay unique across restarts
-_ID_COUNTER = itertools.count(1)
+_id_prefix = uuid.uuid4().hex[:8]  # per process (restarts, forks), followed by a counter
+_id_counter = itertools.count(1)
+
+
+def _new_prefix() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix, _id_counter = uuid.uuid4().hex[:8], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_prefix)
 
 
 def new_control_id() -> str:
     """A unique MSH-10 for an ACK: 20 hex characters (process prefix + counter)."""
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
+    return f"{_id_prefix}{next(_id_counter):012x}"
 
 
 def _err_segment(err: AckError, d: Delimiters) -> str:

@@ -85,7 +85,7 @@ class GroupCommitter:
                 break
             if item is not None and not item[1].done():
                 item[1].set_exception(StoreError("engine stopping", "STO-0005"))
-        self._loop = None
+        # the loop stays known: a writer that outlived the deadline still answers its batch
 
     async def submit(self, env: Envelope) -> Stored:
         loop = self._loop

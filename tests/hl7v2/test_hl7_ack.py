@@ -74,3 +74,23 @@ def test_peek_header_tolerates_lf_and_garbage() -> None:
     assert h.control_id == "CTL-EDGE" and h.patient_key is not None
     assert peek_header(b"rubbish").control_id == ""
     assert peek_header(b"MSH|\r").control_id == ""
+
+
+def test_ack_control_ids_are_unique_20_hex_and_differ_in_a_forked_child() -> None:
+    import os
+
+    from aiguillage.hl7v2.ack import new_control_id
+
+    ids = [new_control_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 20 and int(i, 16) >= 0 for i in ids)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child only writes its next id
+        os.write(w, new_control_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(r, 64).decode()
+    os.close(r)
+    os.close(w)
+    assert child[:8] != ids[0][:8] and child not in ids
