@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from aiguillage import heap
 from aiguillage.config import Settings, load_settings
 from aiguillage.errors import EngineError
 
@@ -76,10 +77,12 @@ async def _serve(settings: Settings, started_at: float) -> None:
             config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
                                     log_level="warning", lifespan="on", access_log=False)
             server = _Server(config)
+            heap.settle()
             log.info("aiguillage ready in %.2fs: http://%s:%d, mllp %s:%d", time.perf_counter() - started_at,
                      settings.http_host, settings.http_port, settings.mllp_host, settings.mllp_port)
             await server.serve()
         else:
+            heap.settle()
             log.info("aiguillage %s ready in %.2fs", settings.role, time.perf_counter() - started_at)
             await _wait_for_signal()
     finally:
