@@ -65,7 +65,9 @@ class Worker:
         # the event loop (framing, checks, ACKs) gets the interpreter; the backlog is absorbed later.
         self.intake_idle_s = intake_idle_s
         self.busy_window_s = 0.05
-        self.yield_s = 0.003
+        # measured at a steady 1,000 msg/s with a backlog: 3 ms → ACK p99 17–137 ms, 10 ms → 10–11 ms,
+        # with the same backlog progress (the worker's own commits bound it more than the pauses)
+        self.yield_s = 0.01
         self.isolate_window = 32  # messages redone one by one after a failed transaction
         self.max_batch = max_batch
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker")
