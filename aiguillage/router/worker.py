@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from aiguillage import observability as obs
@@ -32,6 +32,19 @@ from aiguillage.store.messages import MessageStatus
 log = logging.getLogger(__name__)
 
 _PROCESSABLE = (MessageStatus.RECEIVED.value, MessageStatus.ERROR.value)
+
+# The outcome of one message, guarded by its status: built once (statement construction cost more
+# than its execution on the worker's path). Bind names differ from the columns they set, as
+# SQLAlchemy requires.
+_OUTCOME = (
+    update(msgs.TABLE)
+    .where(msgs.TABLE.c.id == bindparam("m_id"), msgs.TABLE.c.status.in_(_PROCESSABLE))
+    .values(status=bindparam("m_status"), error_codes=bindparam("m_codes"), error_text=bindparam("m_text"),
+            updated_at=bindparam("m_updated"), next_attempt_at=None, attempts=bindparam("m_attempts"))
+)
+_OUTCOME_META = _OUTCOME.values(meta=bindparam("m_meta"))
+_TODO = select(msgs.TABLE).where(msgs.TABLE.c.id.in_(bindparam("ids", expanding=True)),
+                                 msgs.TABLE.c.status.in_(_PROCESSABLE))
 
 
 class _Lost(Exception):
@@ -107,9 +120,8 @@ class Worker:
         """
         handed = [] if handed is None else handed
         unique = list(dict.fromkeys(ids))
-        t = msgs.TABLE
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t).where(t.c.id.in_(unique), t.c.status.in_(_PROCESSABLE))).mappings()
+            rows = conn.execute(_TODO, {"ids": unique}).mappings()
             by_id = {r["id"]: dict(r) for r in rows}
         todo = [by_id[i] for i in unique if i in by_id]
         if not todo:
@@ -177,19 +189,13 @@ class Worker:
                 if exc.retryable:
                     raise
                 outcome = Outcome(MessageStatus.REJECTED, error_codes=[exc.code], error_text=exc.message)
-        moved = conn.execute(
-            update(msgs.TABLE)
-            .where(msgs.TABLE.c.id == msg.id, msgs.TABLE.c.status.in_(_PROCESSABLE))
-            .values(
-                status=outcome.status.value,
-                error_codes=",".join(outcome.error_codes)[:1024],
-                error_text=outcome.error_text[:4000],
-                updated_at=utcnow(),
-                next_attempt_at=None,
-                attempts=msg.attempts + 1,
-                **({"meta": json.dumps(outcome.meta, separators=(",", ":"))[:8000]} if outcome.meta else {}),
-            )
-        ).rowcount
+        params: dict[str, Any] = {
+            "m_id": msg.id, "m_status": outcome.status.value, "m_codes": ",".join(outcome.error_codes)[:1024],
+            "m_text": outcome.error_text[:4000], "m_updated": utcnow(), "m_attempts": msg.attempts + 1,
+        }
+        if outcome.meta:
+            params["m_meta"] = json.dumps(outcome.meta, separators=(",", ":"))[:8000]
+        moved = conn.execute(_OUTCOME_META if outcome.meta else _OUTCOME, params).rowcount
         if not moved:
             raise _Lost(msg.id)
         pairs = outbox.add(conn, outcome.events)

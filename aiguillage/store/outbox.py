@@ -33,6 +33,7 @@ class OutboxRow(SQLModel, table=True):
 
 
 TABLE = OutboxRow.__table__  # type: ignore[attr-defined]
+_INSERT = insert(TABLE)  # built once: the worker adds events for every message it processes
 
 
 def rows(records: Sequence[Record], now: datetime | None = None) -> tuple[list[dict[str, Any]], list[Pending]]:
@@ -52,7 +53,7 @@ def add(conn: Connection, records: Sequence[Record]) -> list[Pending]:
     if not records:
         return []
     values, pairs = rows(records)
-    conn.execute(insert(TABLE), values)
+    conn.execute(_INSERT, values)
     return pairs
 
 
