@@ -29,10 +29,8 @@ from sqlalchemy.engine import Engine
 
 from aiguillage.errors import StoreError
 from aiguillage.store import db, outbox
-from aiguillage.store.intake_sql import IntakeSQL, Prepared, inbound_record, write_batch
+from aiguillage.store.intake_sql import IntakeSQL, Prepared, write_batch
 from aiguillage.store.messages import Envelope, Stored
-
-__all__ = ["GroupCommitter", "inbound_record"]
 
 log = logging.getLogger(__name__)
 
