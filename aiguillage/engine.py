@@ -20,6 +20,7 @@ from aiguillage.router.outbox import OutboxRelay
 from aiguillage.router.worker import Worker
 from aiguillage.store import db, outbox
 from aiguillage.store import messages as msgs
+from aiguillage.store.checkpoint import Checkpointer
 from aiguillage.store.groupcommit import GroupCommitter
 from aiguillage.store.intake_sql import inbound_record
 from aiguillage.store.messages import Envelope, MessageFilter, Stored
@@ -55,6 +56,7 @@ class Engine:
             intake_idle_s=lambda: time.monotonic() - self.committer.last_submit,
             on_commit=self.relay.handoff,
         )
+        self.checkpointer = Checkpointer(self.db)
         self.services: dict[str, Any] = {}  # per-service state: routers, viewers, registries
         self._started = False
         from aiguillage.services import install_services
@@ -65,6 +67,7 @@ class Engine:
         if migrate:
             await asyncio.to_thread(db.migrate, self.db)
         await self.bus.start()
+        self.checkpointer.start()
         await self.committer.start()
         if relay:
             await self.relay.start()
@@ -85,7 +88,8 @@ class Engine:
             (f"service hook {i}", hook) for i, hook in enumerate(self.services.get("shutdown", []))
         ]
         parts += [("committer", self.committer.stop), ("worker", self.worker.stop),
-                  ("relay", self.relay.stop), ("bus", self.bus.stop)]
+                  ("relay", self.relay.stop), ("bus", self.bus.stop),
+                  ("checkpointer", lambda: asyncio.to_thread(self.checkpointer.stop))]
         for name, stop in parts:
             try:
                 await asyncio.wait_for(stop(), timeout_s)

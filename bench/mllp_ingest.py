@@ -2,7 +2,9 @@
 
 Measured in the same run against a raw MLLP echo server (same framing code, a canned ACK, no
 parsing, no store), with 1 and 8 connections (closed loop: each connection waits for its ACK),
-then ACK latency percentiles at a steady paced rate. Each server runs in its own process; the load
+then ACK latency percentiles at a steady paced rate. A "ceiling" server runs the engine's own MLLP
+listener and HL7 intake with the store answering at once (not durable): what the store costs is the
+difference between it and `aiguillage serve`. Each server runs in its own process; the load
 generator is this process. Not a test.
 
     python bench/mllp_ingest.py [--messages 4000] [--repeat 3] [--rate 1000] [--seconds 5] [--pg] [--kafka]
@@ -54,6 +56,38 @@ async def main():
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
+try:
+    import uvloop
+    uvloop.run(main())
+except ImportError:
+    asyncio.run(main())
+"""
+
+# The same MLLP listener and HL7 intake as `aiguillage serve` (frame, parse, PAM FR check, row
+# preparation, ACK), with the store answering at once instead of committing: not durable, not a
+# mode of the engine; it shows what the rest of the path costs on this machine (the ceiling).
+CEILING_SERVER = r"""
+import asyncio, os, sys, tempfile
+from aiguillage import heap
+from aiguillage.config import Settings
+from aiguillage.connectors.mllp import start_mllp_server
+from aiguillage.engine import Engine
+from aiguillage.store.messages import Stored
+
+async def main():
+    sys.setswitchinterval(0.0005)
+    engine = Engine(Settings(data_dir=tempfile.mkdtemp(), mllp_port=int(sys.argv[1]), role="mllp"))
+    prepare = engine.committer.sql.prepare
+
+    async def instant(env):
+        p = prepare(env)  # the row is still built, only the commit is skipped
+        return Stored(p.id, env.status, False, env.response)
+
+    engine.intake = instant
+    server = await start_mllp_server(engine)
+    heap.settle()
+    print("ready", flush=True)
+    await asyncio.Event().wait()
 try:
     import uvloop
     uvloop.run(main())
@@ -205,6 +239,17 @@ def main() -> None:
     finally:
         echo.terminate()
         echo.wait(10)
+
+    ceiling_port = free_port()
+    ceiling = subprocess.Popen([sys.executable, "-c", CEILING_SERVER, str(ceiling_port)], stdout=subprocess.PIPE,
+                               cwd=ROOT)
+    try:
+        wait_port(ceiling_port)
+        run_suite("ceiling: aiguillage's MLLP listener + HL7 intake, store answering at once (not durable)",
+                  ceiling_port, a, echo_rates)
+    finally:
+        ceiling.terminate()
+        ceiling.wait(10)
 
     configs: list[tuple[str, dict[str, str]]] = [("aiguillage serve, embedded default (SQLite WAL + memory bus)", {})]
     pg = pgtemp.create() if a.pg else None

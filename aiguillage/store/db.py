@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from aiguillage.errors import StoreError
+from aiguillage.store.checkpoint import AUTOCHECKPOINT_PAGES
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
+            # checkpoints run in the background (store/checkpoint.py); this is only the safety net
+            cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             cur.close()
 
         return engine

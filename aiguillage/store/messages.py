@@ -59,7 +59,7 @@ class Message(SQLModel, table=True):
     message_type: str = Field(default="", max_length=32)  # e.g. ADT^A01, CDA, HealthcareService
     control_id: str = Field(default="", max_length=199)  # e.g. MSH-10
     dedupe_key: str | None = Field(default=None, max_length=255)
-    correlation_key: str | None = Field(default=None, max_length=255, index=True)  # bus key
+    correlation_key: str | None = Field(default=None, max_length=255)  # bus key (not indexed: never filtered on)
     response: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     meta: str = Field(default="{}", max_length=8000)  # JSON: parsed hints (no personal data)
 

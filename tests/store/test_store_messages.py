@@ -110,3 +110,16 @@ def test_list_filter_page_reprocess_and_purge(db_url: str) -> None:
     assert msgs.purge_older_than(eng, 1) == 0
     assert msgs.count_by_status(eng)[("test", "RECEIVED")] == 10
     eng.dispose()
+
+
+def test_messages_keep_only_the_indexes_something_filters_on(db_url: str) -> None:
+    from sqlalchemy import inspect
+
+    eng = db.make_engine(db_url)
+    db.migrate(eng)
+    names = {ix["name"] for ix in inspect(eng).get_indexes("messages")}
+    # the bus key is only read back with its row: its index (one random B-tree page per intake commit) is gone
+    assert "ix_messages_correlation_key" not in names
+    assert {"ix_messages_status_received", "ix_messages_channel_received"} <= names
+    assert not [ix for ix in msgs.TABLE.indexes if "correlation_key" in ix.columns]
+    eng.dispose()
