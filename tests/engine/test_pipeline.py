@@ -153,3 +153,56 @@ async def test_garbage_on_the_inbound_topic_is_ignored(engine: Engine) -> None:
     mid = await submit(engine, "ok")
     await wait_for(lambda: status_of(engine, mid) == "PROCESSED")
 
+
+
+def test_the_worker_pause_keeps_it_to_a_share_that_grows_with_the_age_of_its_work(engine: Engine) -> None:
+    w = engine.worker
+    low, high = w.busy_share
+    assert (low, high) == (0.09, 0.5)
+    # fresh work: the worker holds the writer ~9 % of the time; work busy_lag_s old or older: half
+    assert abs(w.pause_s(0.002, 0.0) - 0.002 * (1 - low) / low) < 1e-9
+    assert w.pause_s(0.002, w.busy_lag_s) == w.pause_s(0.002, 60.0) == 0.002
+    mid = w.pause_s(0.002, w.busy_lag_s / 2)
+    assert w.pause_s(0.002, w.busy_lag_s) < mid < w.pause_s(0.002, 0.0)
+    assert w.pause_s(0.002, -3.0) == w.pause_s(0.002, 0.0)  # a clock step backwards is fresh work
+    assert w.pause_s(0.00001, 60.0) == w.min_pause_s  # never a busy spin
+
+
+async def test_under_busy_intake_the_worker_pauses_after_each_transaction_by_the_age_of_its_work(
+    engine: Engine,
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from aiguillage.store.base import utcnow
+
+    rec = Recorder()
+    engine.handlers.register(CT, rec)
+    await engine.worker.stop()  # the messages wait; this test drives the worker by hand
+    old = [await submit(engine, "ok", key=f"P{i}") for i in range(3)]
+    fresh = [await submit(engine, "ok", key=f"Q{i}") for i in range(3)]
+    with engine.db.begin() as conn:  # 20 s old: past busy_lag_s, not yet swept as stale (30 s)
+        conn.execute(update(msgs.TABLE).where(msgs.TABLE.c.id.in_(old))
+                     .values(received_at=utcnow() - timedelta(seconds=20)))
+    w = type(engine.worker)(engine.db, engine.bus, engine.handlers, intake_idle_s=lambda: 0.0)
+    w.busy_txn_budget_s = 0.0  # one message per transaction
+    pauses: list[tuple[float, float]] = []
+
+    def record(txn_s: float, lag_s: float) -> float:
+        pauses.append((txn_s, lag_s))
+        return 0.0
+
+    w.pause_s = record  # type: ignore[method-assign]
+    assert w.process_ids(old + fresh) == 6
+    assert sorted(rec.effects) == sorted(old + fresh)
+    assert len(pauses) == 6  # intake busy: a pause after every transaction
+    lags = [lag for _, lag in pauses]
+    assert all(19.0 <= lag < 60.0 for lag in lags[:3]), lags
+    assert all(0.0 <= lag < 10.0 for lag in lags[3:]), lags
+    assert all(txn > 0.0 for txn, _ in pauses)
+    w.intake_idle_s = lambda: 10.0  # intake quiet: no pause at all
+    pauses.clear()
+    again = [await submit(engine, "ok", key="R1")]
+    assert w.process_ids(again) == 1 and pauses == []
+    w._pool.shutdown()
