@@ -67,7 +67,7 @@ except ImportError:
 # preparation, ACK), with the store answering at once instead of committing: not durable, not a
 # mode of the engine; it shows what the rest of the path costs on this machine (the ceiling).
 CEILING_SERVER = r"""
-import asyncio, os, sys, tempfile
+import asyncio, sys
 from aiguillage import heap
 from aiguillage.config import Settings
 from aiguillage.connectors.mllp import start_mllp_server
@@ -76,7 +76,7 @@ from aiguillage.store.messages import Stored
 
 async def main():
     sys.setswitchinterval(0.0005)
-    engine = Engine(Settings(data_dir=tempfile.mkdtemp(), mllp_port=int(sys.argv[1]), role="mllp"))
+    engine = Engine(Settings(data_dir=sys.argv[2], mllp_port=int(sys.argv[1]), role="mllp"))
     prepare = engine.committer.sql.prepare
 
     async def instant(env):
@@ -241,15 +241,16 @@ def main() -> None:
         echo.wait(10)
 
     ceiling_port = free_port()
-    ceiling = subprocess.Popen([sys.executable, "-c", CEILING_SERVER, str(ceiling_port)], stdout=subprocess.PIPE,
-                               cwd=ROOT)
-    try:
-        wait_port(ceiling_port)
-        run_suite("ceiling: aiguillage's MLLP listener + HL7 intake, store answering at once (not durable)",
-                  ceiling_port, a, echo_rates)
-    finally:
-        ceiling.terminate()
-        ceiling.wait(10)
+    with tempfile.TemporaryDirectory() as ceiling_dir:  # nothing is written there; the engine wants one
+        ceiling = subprocess.Popen([sys.executable, "-c", CEILING_SERVER, str(ceiling_port), ceiling_dir],
+                                   stdout=subprocess.PIPE, cwd=ROOT)
+        try:
+            wait_port(ceiling_port)
+            run_suite("ceiling: aiguillage's MLLP listener + HL7 intake, store answering at once (not durable)",
+                      ceiling_port, a, echo_rates)
+        finally:
+            ceiling.terminate()
+            ceiling.wait(10)
 
     configs: list[tuple[str, dict[str, str]]] = [("aiguillage serve, embedded default (SQLite WAL + memory bus)", {})]
     pg = pgtemp.create() if a.pg else None
